@@ -1,0 +1,102 @@
+"""LightningDataModule: source -> records -> split -> cached graphs -> DataLoaders."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+from torch_geometric.data import Data
+from torch_geometric.loader import DataLoader
+
+from moduli.data.records import TARGETS, Rejection
+from moduli.data.sources import SourceResult
+from moduli.data.splits import Split, fold_split, official_matbench_test_folds, random_split
+from moduli.graphs.atom_features import AtomFeatureTable
+from moduli.graphs.featurizer import CrystalGraphFeaturizer
+
+log = logging.getLogger(__name__)
+
+
+class CrystalGraphDataModule(pl.LightningDataModule):
+    """Graphs for one target, split by the random or the Matbench fold protocol.
+
+    ``fold=None`` gives the seeded random split by ``fractions``; ``fold=k`` the Matbench
+    protocol (``matbench_task`` names a Matbench task whose official fold ids are used instead of
+    recomputing them). Splits are made over the source's cleaned records (after ``limit``), before
+    featurisation, so they do not depend on featurisation settings; records the featuriser
+    rejects are then left out of their split and reported in :attr:`rejections`.
+    """
+
+    def __init__(self, source: Callable[[], SourceResult], target: str, limit: int | None = None,
+                 fold: int | None = None, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+                 val_fraction: float = 0.1, matbench_task: str | None = None, seed: int = 42,
+                 featurizer: dict[str, Any] | None = None, atom_features: str | None = None,
+                 data_dir: str | None = None, cache_dir: str | None = None, batch_size: int = 128,
+                 num_workers: int = 0):
+        super().__init__()
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}; choose from {sorted(TARGETS)}")
+        self.source, self.target, self.limit = source, target, limit
+        self.fold, self.fractions, self.val_fraction = fold, tuple(fractions), val_fraction
+        self.matbench_task, self.seed = matbench_task, seed
+        self.batch_size, self.num_workers = batch_size, num_workers
+        table = (AtomFeatureTable.from_json(atom_features) if atom_features
+                 else AtomFeatureTable.cgcnn(data_dir))
+        graph_dir = Path(cache_dir) / "graphs" if cache_dir else None
+        self.featurizer = CrystalGraphFeaturizer(table, cache_dir=graph_dir, **(featurizer or {}))
+        self.rejections: list[Rejection] = []
+        self.split_ids: Split = {}
+        self.graphs: dict[str, list[Data]] = {}
+
+    @property
+    def featurization(self):
+        return self.featurizer.params
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.graphs:
+            return
+        records, rejections = self.source()
+        if self.limit is not None:
+            records = records[: self.limit]
+        ids = [r.id for r in records]
+        if self.fold is None:
+            self.split_ids = random_split(ids, self.fractions, self.seed)
+        else:
+            folds = official_matbench_test_folds(self.matbench_task) if self.matbench_task else None
+            self.split_ids = fold_split(ids, self.fold, self.seed, self.val_fraction, folds)
+        graphs, featurize_rejections = self.featurizer.featurize(records, self.target)
+        self.rejections = rejections + featurize_rejections
+        by_id = {g.id: g for g in graphs}
+        self.graphs = {split: [by_id[i] for i in members if i in by_id]
+                       for split, members in self.split_ids.items()}
+        sizes = ", ".join(f"{k} {len(v)}" for k, v in self.graphs.items())
+        log.info("data: %d records, %d rejected (%d at source, %d at featurisation); %s",
+                 len(records) + len(rejections), len(self.rejections), len(rejections),
+                 len(featurize_rejections), sizes)
+        if not self.graphs["train"] or not self.graphs["val"]:
+            raise ValueError(f"empty train or validation split ({sizes}); use more records")
+
+    def normalizer(self) -> dict[str, float]:
+        """Mean and std of the training targets (std floored so a constant target cannot divide by 0)."""
+        values = np.array([float(g.y) for g in self.graphs["train"]])
+        return {"mean": float(values.mean()), "std": float(max(values.std(), 1e-6))}
+
+    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        # In training, a last batch of one graph can hold a single atom, and BatchNorm cannot
+        # train on one value: drop such a batch (it is a different graph every epoch).
+        drop_last = shuffle and len(self.graphs[split]) % self.batch_size == 1
+        return DataLoader(self.graphs[split], batch_size=self.batch_size, shuffle=shuffle,
+                          drop_last=drop_last, num_workers=self.num_workers,
+                          persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self.loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self.loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self.loader("test")

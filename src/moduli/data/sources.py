@@ -1,0 +1,183 @@
+"""Data sources: each turns files into ordered :class:`Record` lists plus :class:`Rejection` lists.
+
+Sources apply the Matbench-style record cleaning (finite, positive moduli; Reuss <= VRH <= Voigt
+where the bounds are given) and order their records deterministically, so folds computed over
+the record order are the same in any implementation. Structure-level checks (disorder, unknown
+elements, overlapping atoms) happen at featurisation, where the feature table is known.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pymatgen.core import Structure
+
+from moduli.data.assets import fetch
+from moduli.data.records import Record, Rejection
+
+SourceResult = tuple[list[Record], list[Rejection]]
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file, gzipped or not."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def table_rows(data: Any) -> list[dict[str, Any]]:
+    """Rows of a JSON table: a list of dicts, a pandas ``split`` dict, or a pandas columns dict."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and {"columns", "data"} <= data.keys():
+        return [dict(zip(data["columns"], row)) for row in data["data"]]
+    if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
+        keys = list(next(iter(data.values())).keys())
+        return [{col: values.get(key) for col, values in data.items()} for key in keys]
+    raise ValueError("unrecognised JSON table layout: expected a list of dicts or a pandas "
+                     "'split'/'columns' orientation")
+
+
+def parse_structure(raw: Any) -> Structure:
+    """A pymatgen Structure from a Structure, its ``as_dict()`` or a CIF / POSCAR string."""
+    if isinstance(raw, Structure):
+        return raw
+    if isinstance(raw, dict):
+        return Structure.from_dict(raw)
+    if isinstance(raw, str):
+        fmt = "cif" if "_cell_length_a" in raw else "poscar"
+        return Structure.from_str(raw, fmt=fmt)
+    raise ValueError(f"cannot read a structure from {type(raw).__name__}")
+
+
+def moduli_problem(values: dict[str, Any]) -> str | None:
+    """Why a set of moduli (GPa) fails the Matbench cleaning, or None if it passes.
+
+    ``values`` maps names like ``K_VRH``, ``G_Voigt`` to numbers; absent bounds are not checked.
+    """
+    for name, value in values.items():
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"non-finite modulus {name}={value!r}"
+        if value <= 0:
+            return f"non-positive modulus {name}={value}"
+    for kind in ("K", "G"):
+        reuss, vrh, voigt = (values.get(f"{kind}_{b}") for b in ("Reuss", "VRH", "Voigt"))
+        if vrh is None:
+            continue
+        if reuss is not None and reuss > vrh + 1e-6:
+            return f"{kind}_Reuss={reuss} > {kind}_VRH={vrh}"
+        if voigt is not None and vrh > voigt + 1e-6:
+            return f"{kind}_VRH={vrh} > {kind}_Voigt={voigt}"
+    return None
+
+
+def _record_from_moduli(mid: str, raw_structure: Any, moduli: dict[str, Any]) -> Record | Rejection:
+    problem = moduli_problem(moduli)
+    if problem is not None:
+        return Rejection(mid, problem)
+    try:
+        structure = parse_structure(raw_structure)
+    except Exception as err:  # noqa: BLE001 - any parser failure is a rejection, not a crash
+        return Rejection(mid, f"unparseable structure: {type(err).__name__}: {err}")
+    targets = {"log10_k_vrh": math.log10(moduli["K_VRH"]), "log10_g_vrh": math.log10(moduli["G_VRH"])}
+    return Record(mid, structure, targets)
+
+
+def _split(items: Iterable[Record | Rejection]) -> SourceResult:
+    records, rejections = [], []
+    for item in items:
+        (records if isinstance(item, Record) else rejections).append(item)
+    records.sort(key=lambda r: r.id)
+    return records, rejections
+
+
+def load_mp_elastic(data_dir: str | Path | None = None) -> SourceResult:
+    """Real Materials Project elastic data: the 2025 binaries file joined with elastic_tensor_2015.
+
+    On ids present in both, the 2025 values win (MP recomputed some of them). Records are
+    sorted by material id (string sort). Targets: ``log10_k_vrh`` and ``log10_g_vrh``.
+    """
+    newer = read_json(fetch("mp_binary_elasticity_2025", data_dir))
+    older = table_rows(read_json(fetch("elastic_tensor_2015", data_dir)))
+    raw: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for row in older:
+        moduli = {f"{k}_{b}": row.get(f"{k}_{b}") for k in "KG" for b in ("Reuss", "VRH", "Voigt")}
+        raw[row["material_id"]] = (row["structure"], moduli)
+    for row in newer:
+        raw[row["mp_id"]] = (row["structure"],
+                             {"K_VRH": row["bulk_modulus_vrh"], "G_VRH": row["shear_modulus_vrh"]})
+    return _split(_record_from_moduli(mid, s, m) for mid, (s, m) in raw.items())
+
+
+MATBENCH_TARGETS = {"matbench_log_gvrh": ("log10(G_VRH)", "log10_g_vrh", "mb-log-gvrh"),
+                    "matbench_log_kvrh": ("log10(K_VRH)", "log10_k_vrh", "mb-log-kvrh")}
+
+
+def load_matbench(task: str, data_dir: str | Path | None = None) -> SourceResult:
+    """A Matbench v0.1 elastic task through matminer's reader; ids ``mb-log-gvrh-00001``... in row order."""
+    from matminer.utils.io import load_dataframe_from_json
+
+    column, target, prefix = MATBENCH_TARGETS[task]
+    frame = load_dataframe_from_json(str(fetch(task, data_dir)))
+    records = [Record(f"{prefix}-{i + 1:05d}", structure, {target: float(value)})
+               for i, (structure, value) in enumerate(zip(frame["structure"], frame[column]))]
+    return records, []  # Matbench is already cleaned; ids sort in row order.
+
+
+def load_cif_folder(path: str | Path, target: str) -> SourceResult:
+    """The CGCNN layout: ``id_prop.csv`` (id, value in the target's units) beside ``<id>.cif`` files."""
+    folder = Path(path)
+    with open(folder / "id_prop.csv", newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row]
+
+    def one(row: list[str]) -> Record | Rejection:
+        mid = row[0].strip()
+        try:
+            value = float(row[1])
+        except (IndexError, ValueError):
+            return Rejection(mid, f"unreadable target {row[1:]!r}")
+        if not math.isfinite(value):
+            return Rejection(mid, f"non-finite target {value}")
+        try:
+            structure = Structure.from_file(folder / f"{mid}.cif")
+        except Exception as err:  # noqa: BLE001
+            return Rejection(mid, f"unparseable structure: {type(err).__name__}: {err}")
+        return Record(mid, structure, {target: value})
+
+    return _split(one(row) for row in rows)
+
+
+TRANSFORMS: dict[str, Callable[[float], float]] = {"none": float, "log10": math.log10}
+
+
+def load_structures_json(path: str | Path, target: str, target_column: str,
+                         transform: str = "log10", id_column: str = "material_id",
+                         structure_column: str = "structure") -> SourceResult:
+    """Any JSON table of structures (list of dicts or pandas split/columns) with a target column.
+
+    ``transform='log10'`` takes the column as a modulus in GPa (it must be finite and > 0);
+    ``'none'`` takes it as already in the target's units.
+    """
+    convert = TRANSFORMS[transform]
+
+    def one(row: dict[str, Any]) -> Record | Rejection:
+        mid = str(row.get(id_column))
+        value = row.get(target_column)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return Rejection(mid, f"non-finite or missing target {target_column}={value!r}")
+        if transform == "log10" and value <= 0:
+            return Rejection(mid, f"non-positive modulus {target_column}={value}")
+        try:
+            structure = parse_structure(row.get(structure_column))
+        except Exception as err:  # noqa: BLE001
+            return Rejection(mid, f"unparseable structure: {type(err).__name__}: {err}")
+        return Record(mid, structure, {target: convert(value)})
+
+    return _split(one(row) for row in table_rows(read_json(path)))
