@@ -1,0 +1,101 @@
+import gzip
+import json
+import math
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from moduli.data import assets
+from moduli.data.sources import (load_cif_folder, load_matbench, load_mp_elastic,
+                                 load_structures_json, moduli_problem, read_json)
+
+
+def test_mp_elastic_union_cleaning_and_order(data_dir, mp_records):
+    newer = {r["mp_id"]: r for r in read_json(data_dir / "mp_binary_elasticity_2025.1_matcalc.json.gz")}
+    older = read_json(data_dir / "matminer_elastic_tensor_2015.json.gz")
+    older_ids = {row[0] for row in older["data"]}
+    assert len(mp_records) == len(newer.keys() | older_ids) == 4411
+    ids = [r.id for r in mp_records]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    by_id = {r.id: r for r in mp_records}
+    shared = sorted(newer.keys() & older_ids)
+    assert len(shared) == 723
+    for mid in shared[:50]:  # the 2025 values win on overlap
+        assert by_id[mid].targets["log10_g_vrh"] == pytest.approx(math.log10(newer[mid]["shear_modulus_vrh"]))
+        assert by_id[mid].targets["log10_k_vrh"] == pytest.approx(math.log10(newer[mid]["bulk_modulus_vrh"]))
+
+
+def test_moduli_cleaning_rules():
+    assert moduli_problem({"K_VRH": 100.0, "G_VRH": 40.0}) is None
+    assert "non-positive" in moduli_problem({"K_VRH": 100.0, "G_VRH": 0.0})
+    assert "non-finite" in moduli_problem({"K_VRH": float("nan"), "G_VRH": 1.0})
+    assert "G_Reuss" in moduli_problem({"G_Reuss": 50.0, "G_VRH": 40.0, "G_Voigt": 60.0})
+    assert "K_Voigt" in moduli_problem({"K_Reuss": 90.0, "K_VRH": 100.0, "K_Voigt": 95.0})
+    assert moduli_problem({"K_Reuss": 90.0, "K_VRH": 100.0, "K_Voigt": 110.0}) is None
+
+
+def test_cif_folder_reads_cgcnn_layout(data_dir):
+    records, rejections = load_cif_folder(data_dir / "cgcnn_reference" / "sample-regression", "log10_k_vrh")
+    assert len(records) == 10 and not rejections
+    nacl = {r.id: r for r in records}["1000041"]
+    assert nacl.structure.composition.reduced_formula == "NaCl" and nacl.targets["log10_k_vrh"] == 1.0
+
+
+def test_structures_json_rejects_bad_rows_with_reasons(tmp_path, rocksalt):
+    rows = [{"material_id": "good", "structure": rocksalt.as_dict(), "G_VRH": 15.0},
+            {"material_id": "zero", "structure": rocksalt.as_dict(), "G_VRH": 0.0},
+            {"material_id": "nan", "structure": rocksalt.as_dict(), "G_VRH": float("nan")},
+            {"material_id": "broken", "structure": {"lattice": "nonsense"}, "G_VRH": 10.0},
+            {"material_id": "cif", "structure": rocksalt.to(fmt="cif"), "G_VRH": 20.0}]
+    path = tmp_path / "s.json.gz"
+    with gzip.open(path, "wt") as handle:
+        json.dump(rows, handle)
+    records, rejections = load_structures_json(path, "log10_g_vrh", "G_VRH")
+    assert [r.id for r in records] == ["cif", "good"]
+    assert records[1].targets["log10_g_vrh"] == pytest.approx(math.log10(15.0))
+    reasons = {r.id: r.reason for r in rejections}
+    assert set(reasons) == {"zero", "nan", "broken"}
+    assert "non-positive" in reasons["zero"] and "unparseable structure" in reasons["broken"]
+
+
+def test_matbench_offline_without_file_fails_fast_naming_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv(assets.DATA_DIR_ENV, str(tmp_path / "empty"))
+    monkeypatch.setenv(assets.CACHE_DIR_ENV, str(tmp_path / "cache"))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(assets.AssetUnavailableError, match="matbench_log_gvrh.json.gz.*Put the file at"):
+        load_matbench("matbench_log_gvrh")
+
+
+def test_matbench_file_in_data_dir_is_read_with_matbench_ids(tmp_path, monkeypatch, mp_records):
+    from matminer.utils.io import store_dataframe_as_json
+    import pandas as pd
+
+    frame = pd.DataFrame({"structure": [r.structure for r in mp_records[:5]],
+                          "log10(K_VRH)": [r.targets["log10_k_vrh"] for r in mp_records[:5]]})
+    store_dataframe_as_json(frame, str(tmp_path / "matbench_log_kvrh.json.gz"), compression="gz")
+    records, rejections = load_matbench("matbench_log_kvrh", tmp_path)
+    assert [r.id for r in records] == [f"mb-log-kvrh-{i:05d}" for i in range(1, 6)]
+    assert records[2].targets["log10_k_vrh"] == pytest.approx(mp_records[2].targets["log10_k_vrh"])
+
+
+def test_asset_with_wrong_hash_is_refused(tmp_path):
+    fake = tmp_path / "cgcnn_reference" / "atom_init.json"
+    fake.parent.mkdir()
+    fake.write_text("{}")
+    with pytest.raises(ValueError, match="does not match the sha256"):
+        assets.fetch("cgcnn_atom_init", tmp_path, download=False)
+
+
+def test_asset_download_verifies_and_moves_into_place(tmp_path, monkeypatch, data_dir):
+    source = data_dir / "cgcnn_reference" / "atom_init.json"
+    monkeypatch.setenv(assets.DATA_DIR_ENV, str(tmp_path / "empty"))
+    monkeypatch.setenv(assets.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: open(source, "rb"))
+    path = assets.fetch("cgcnn_atom_init")
+    assert path == tmp_path / "cache" / "data" / "cgcnn_reference" / "atom_init.json"
+    assert path.read_bytes() == Path(source).read_bytes()

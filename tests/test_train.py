@@ -1,0 +1,144 @@
+"""End-to-end training through the real Hydra config, on real MP structures."""
+import csv
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from pymatgen.core import Lattice, Structure
+
+import moduli
+from moduli.graphs.featurizer import Featurization
+from moduli.training import train
+
+REPO = Path(__file__).resolve().parents[1]
+SPLITS = ("train", "val", "test")
+
+
+def compose_train(*overrides):
+    with initialize_config_dir(str(REPO / "conf")):
+        return compose("train", overrides=list(overrides))
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    cfg = compose_train("data.limit=200", "trainer.max_epochs=2", f"paths.output_dir={out}",
+                        "trainer.enable_progress_bar=false")
+    value = train(cfg)
+    return out, value
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_train_writes_every_file(trained_run):
+    out, value = trained_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    for split in SPLITS:
+        for name in ("mae", "r2"):
+            assert np.isfinite(metrics[f"{split}/{name}"])
+        rows = read_csv(out / "predictions" / f"{split}.csv")
+        assert list(rows[0]) == ["id", "target", "prediction"] and len(rows) == metrics[f"n/{split}"]
+        assert (out / f"parity_{split}.png").stat().st_size > 10_000
+    assert metrics["n/train"] + metrics["n/val"] + metrics["n/test"] == 200
+    assert value == metrics["val/mae"]
+    # The reported MAE is the one of the written predictions.
+    rows = read_csv(out / "predictions" / "test.csv")
+    mae = np.mean([abs(float(r["target"]) - float(r["prediction"])) for r in rows])
+    assert mae == pytest.approx(metrics["test/mae"], abs=1e-5)
+    assert read_csv(out / "rejected.csv") == []
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    assert (out / metrics["best_checkpoint"]).is_file()
+    assert list((out / "wandb").glob("offline-run-*")), "no offline W&B run written"
+    assert "log10_g_vrh" in (out / "config.yaml").read_text()
+
+
+def test_checkpoint_round_trip(trained_run, mp_records):
+    out, _ = trained_run
+    ckpt = out / json.loads((out / "metrics.json").read_text())["best_checkpoint"]
+    torch.load(ckpt, map_location="cpu", weights_only=True)  # plain containers only
+    model = moduli.load_model(ckpt)
+    assert model.target == {"name": "log10_g_vrh", "quantity": "shear modulus (Voigt-Reuss-Hill)",
+                            "units": "log10(GPa)"}
+    assert model.featurization.radius == 8.0 and model.featurization.max_neighbors == 12
+    rows = read_csv(out / "predictions" / "test.csv")
+    by_id = {r.id: r.structure for r in mp_records}
+    predicted = model.predict([by_id[row["id"]] for row in rows])
+    np.testing.assert_allclose(predicted, [float(r["prediction"]) for r in rows], atol=2e-6)
+
+
+def test_featurisation_mismatch_is_an_error(trained_run, mp_records):
+    out, _ = trained_run
+    model = moduli.load_model(out / "checkpoints" / "last.ckpt")
+    graph = model.featurizer.graph(mp_records[0].structure)
+    other = Featurization(6.0, 12, 0.2, model.featurization.atom_table_sha256)
+    with pytest.raises(ValueError, match="radius: model 8.0 vs data 6.0"):
+        model.predict_graphs([graph], other)
+
+
+def test_same_seed_same_metrics(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        cfg = compose_train("data.limit=120", "trainer.max_epochs=2", "logger=none",
+                            f"paths.output_dir={tmp_path / name}", "trainer.enable_progress_bar=false")
+        train(cfg)
+        runs.append(json.loads((tmp_path / name / "metrics.json").read_text()))
+    runs[0].pop("best_checkpoint"), runs[1].pop("best_checkpoint")
+    assert runs[0] == runs[1]
+
+
+def test_bad_inputs_are_rejected_and_the_run_goes_on(tmp_path, mp_records):
+    rows = [{"material_id": r.id, "structure": r.structure.as_dict(),
+             "G_VRH": 10 ** r.targets["log10_g_vrh"]} for r in mp_records[:80]]
+    disordered = mp_records[0].structure.copy()
+    disordered.replace_species({disordered[0].specie: {disordered[0].specie: 0.5, "K": 0.5}})
+    overlapping = Structure(Lattice.cubic(5.0), ["Si", "Si"], [[0, 0, 0], [0.05, 0, 0]])
+    rows += [{"material_id": "bad-disordered", "structure": disordered.as_dict(), "G_VRH": 10.0},
+             {"material_id": "bad-overlap", "structure": overlapping.as_dict(), "G_VRH": 10.0},
+             {"material_id": "bad-modulus", "structure": rows[0]["structure"], "G_VRH": -3.0},
+             {"material_id": "bad-structure", "structure": "not a structure", "G_VRH": 10.0}]
+    path = tmp_path / "structures.json.gz"
+    with gzip.open(path, "wt") as handle:
+        json.dump(rows, handle)
+    out = tmp_path / "run"
+    cfg = compose_train("data=structures_json", f"data.source.path={path}",
+                        "data.source.target_column=G_VRH", "trainer.max_epochs=1", "logger=csv",
+                        f"paths.output_dir={out}", "trainer.enable_progress_bar=false")
+    train(cfg)
+    rejected = {r["id"]: r for r in read_csv(out / "rejected.csv")}
+    assert set(rejected) == {"bad-disordered", "bad-overlap", "bad-modulus", "bad-structure"}
+    assert rejected["bad-overlap"]["stage"] == "featurize"
+    assert "closer than" in rejected["bad-overlap"]["reason"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n/rejected"] == 4 and metrics["n/train"] + metrics["n/val"] + metrics["n/test"] == 80
+
+
+def test_experiment_configs_compose():
+    gvrh = compose_train("experiment=paper_gvrh")
+    assert gvrh.data.source.task == "matbench_log_gvrh" and gvrh.data.target == "log10_g_vrh"
+    assert gvrh.data.fold == 0 and gvrh.model.net.n_conv == 3 and gvrh.model.net.n_h == 2
+    kvrh = compose_train("experiment=paper_kvrh")
+    assert kvrh.data.matbench_task == "matbench_log_kvrh" and kvrh.data.target == "log10_k_vrh"
+    assert compose_train("experiment=mp_elastic_paper").data.fold == 0
+    with pytest.raises(Exception, match="nonexistent_key"):  # unknown keys are errors
+        compose_train("model.nonexistent_key=2")
+
+
+def test_command_line_entry_point(tmp_path):
+    out = tmp_path / "cli"
+    result = subprocess.run(
+        [sys.executable, "train.py", "debug=fast", "data.target=log10_k_vrh", "logger=csv",
+         "trainer.enable_progress_bar=false", f"hydra.run.dir={out}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n/train"] + metrics["n/val"] + metrics["n/test"] == 200
+    assert (out / "csv").is_dir() and (out / "config.yaml").is_file()
