@@ -74,3 +74,14 @@ def test_bad_structures_are_rejected_with_reasons(rocksalt, atom_table):
     assert "no value for target" in reasons["no-target"]
     with pytest.raises(StructureRejected, match=r"outside the atom feature table: \['K'\]"):
         CrystalGraphFeaturizer(only_na_cl).graph(potassium)
+
+
+def test_sparse_structures_fall_back_to_the_full_radius(atom_table):
+    # A NaCl molecule in a 12 Å box: no atom has 12 neighbours near the mean-density radius.
+    molecule = Structure(Lattice.cubic(12.0), ["Na", "Cl"], [[0, 0, 0], [0.2, 0, 0]])
+    layered = Structure(Lattice.tetragonal(3.0, 14.0), ["C", "C"], [[0, 0, 0], [0.5, 0.5, 0.08]])
+    for structure in (molecule, layered):
+        centers, neighbors, distances = nearest_neighbors(structure, 8.0, 12)
+        for i, row in enumerate(naive_neighbors(structure, 8.0, 12)):
+            assert neighbors[centers == i].tolist() == [j for j, _ in row]
+            np.testing.assert_allclose(distances[centers == i], [d for _, d in row], atol=1e-8)

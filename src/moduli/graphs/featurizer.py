@@ -70,18 +70,22 @@ class CrystalGraphFeaturizer:
         self.cache = (GraphCache(Path(cache_dir) / f"graphs-r{radius}-k{max_neighbors}.sqlite")
                       if cache_dir else None)
 
-    def check(self, structure: Structure) -> None:
-        """Raise :class:`StructureRejected` for input CGCNN cannot represent."""
-        if not structure.is_ordered:
-            raise StructureRejected("partial occupancy (disordered structure)")
-        z = np.asarray(structure.atomic_numbers)
+    def check(self, structure: Structure) -> np.ndarray:
+        """Atomic numbers of a structure; :class:`StructureRejected` for input CGCNN cannot represent."""
+        z = np.empty(len(structure), dtype=np.int64)
+        for i, site in enumerate(structure):  # one pass: ordered check and atomic numbers
+            species = site.species
+            if len(species) != 1 or abs(species.num_atoms - 1) > 1e-8:
+                raise StructureRejected("partial occupancy (disordered structure)")
+            z[i] = next(iter(species)).Z
         unknown = sorted({structure[i].specie.symbol for i in np.flatnonzero(~self.atom_table.has(z))})
         if unknown:
             raise StructureRejected(f"element(s) outside the atom feature table: {unknown}")
+        return z
 
     def arrays(self, structure: Structure) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(z, centers, neighbors, distances) for one structure, after the bad-input checks."""
-        self.check(structure)
+        z = self.check(structure)
         centers, neighbors, distances = nearest_neighbors(
             structure, self.params.radius, self.params.max_neighbors)
         if len(distances) and distances.min() < MIN_DISTANCE:
@@ -89,7 +93,6 @@ class CrystalGraphFeaturizer:
                                     f"(min distance {distances.min():.3f} Å)")
         if len(distances) == 0:
             raise StructureRejected(f"no neighbours within {self.params.radius} Å")
-        z = np.asarray(structure.atomic_numbers, dtype=np.int64)
         return z, centers, neighbors, distances
 
     def graph(self, structure: Structure) -> Data:
