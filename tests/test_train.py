@@ -127,7 +127,8 @@ def test_experiment_configs_compose():
     assert gvrh.data.fold == 0 and gvrh.model.net.n_conv == 3 and gvrh.model.net.n_h == 2
     kvrh = compose_train("experiment=paper_kvrh")
     assert kvrh.data.matbench_task == "matbench_log_kvrh" and kvrh.data.target == "log10_k_vrh"
-    assert compose_train("experiment=mp_elastic_paper").data.fold == 0
+    paper_mp = compose_train("experiment=mp_elastic_paper", "logger=csv")
+    assert paper_mp.data.fold == 0 and list(paper_mp.logger) == ["csv"]
     with pytest.raises(Exception, match="nonexistent_key"):  # unknown keys are errors
         compose_train("model.nonexistent_key=2")
 
