@@ -1,8 +1,14 @@
-"""Prediction on screened corpora: not yet implemented (issue: predict.py at scale).
+"""Predict elastic moduli for a screened corpus: ``python predict.py corpus=... ckpt.bulk=... ckpt.shear=...``."""
+import hydra
+from omegaconf import DictConfig
 
-Until then, use the Python API: ``moduli.load_model(ckpt).predict(structures)``.
-"""
-import sys
+from moduli.predict.run import predict
+
+
+@hydra.main(config_path="conf", config_name="predict")
+def main(cfg: DictConfig) -> None:
+    predict(cfg)
+
 
 if __name__ == "__main__":
-    sys.exit("predict.py is not implemented yet; use moduli.load_model(path).predict(structures)")
+    main()

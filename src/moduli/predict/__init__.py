@@ -1,0 +1,1 @@
+"""Prediction on large screened corpora: corpus readers, screening, sharded resumable output."""

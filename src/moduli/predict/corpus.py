@@ -1,0 +1,147 @@
+"""Corpus readers: stream :class:`CorpusEntry` items (id, raw payload, metadata) from a source.
+
+Readers never parse structures: parsing happens later, in DataLoader workers, so a corpus of
+hundreds of thousands of files streams with flat memory and a bad file costs one
+``rejected.csv`` line, not the run. A payload is one of
+- ``("dict", structure_dict)``: a pymatgen ``Structure.as_dict()``;
+- ``("text", fmt, text)``: CIF / POSCAR text;
+- ``("file", path)``: a structure file on disk;
+- ``("zip", zip_path, member)``: a file inside a zip archive, read without extracting.
+Metadata holds what the corpus knows without the structure (``band_gap_ev``,
+``decomposition_energy_ev_atom``, ``energy_above_hull_ev_atom``, ``crystal_system``...).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pymatgen.core import Structure
+
+from moduli.data.sources import read_json, table_rows
+
+STRUCTURE_SUFFIXES = (".cif", ".vasp", ".poscar")
+
+
+@dataclass
+class CorpusEntry:
+    id: str
+    payload: tuple
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_payload(payload: tuple) -> Structure:
+    """The structure a payload describes (raises on anything unreadable)."""
+    kind = payload[0]
+    if kind == "dict":
+        if not isinstance(payload[1], dict):
+            raise ValueError(f"structure is a {type(payload[1]).__name__}, not a dict")
+        return Structure.from_dict(payload[1])
+    if kind == "text":
+        return Structure.from_str(payload[2], fmt=payload[1])
+    if kind == "file":
+        return Structure.from_file(payload[1])
+    if kind == "zip":
+        return Structure.from_str(_zip_text(payload[1], payload[2]), fmt=_format_of(payload[2]))
+    if kind == "missing":
+        raise FileNotFoundError(payload[1])
+    raise ValueError(f"unknown payload kind {kind!r}")
+
+
+_OPEN_ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
+
+
+def _zip_text(path: str, member: str) -> str:
+    key = (os.getpid(), path)  # one handle per process: zip handles do not survive a fork
+    if key not in _OPEN_ZIPS:
+        _OPEN_ZIPS[key] = zipfile.ZipFile(path)
+    return _OPEN_ZIPS[key].read(member).decode("utf-8", errors="replace")
+
+
+def _format_of(name: str) -> str:
+    return "cif" if name.lower().endswith(".cif") else "poscar"
+
+
+def _finite_or_none(value: Any) -> float | None:
+    """A float for numbers and numeric strings; None for empty, NaN, inf or text."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def read_cif_dir(path: str | Path) -> Iterator[CorpusEntry]:
+    """Every ``.cif`` / ``.CIF`` / POSCAR-like file below ``path`` (recursive, sorted).
+
+    The id is the path relative to ``path`` without its suffix.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"corpus folder {root} does not exist")
+    for file in sorted(root.rglob("*")):
+        name = file.name.lower()
+        if file.is_file() and (name.endswith(STRUCTURE_SUFFIXES) or name.startswith(("poscar", "contcar"))):
+            rel = file.relative_to(root)
+            stem = rel.with_suffix("") if rel.suffix.lower() in STRUCTURE_SUFFIXES else rel
+            yield CorpusEntry(stem.as_posix(), ("file", str(file)))
+
+
+def read_structures_json(path: str | Path, id_column: str = "material_id",
+                         structure_column: str = "structure",
+                         band_gap_column: str | None = "band_gap") -> Iterator[CorpusEntry]:
+    """Rows of a JSON table of structures (list of dicts or pandas split/columns, gzipped or not).
+
+    ``structure_column`` holds a structure dict or CIF / POSCAR text; ``band_gap_column`` (eV)
+    is optional and kept as ``band_gap_ev`` metadata (missing or non-finite: None).
+    """
+    for n, row in enumerate(table_rows(read_json(path))):
+        raw = row.get(structure_column)
+        mid = str(row.get(id_column, f"row-{n}"))
+        if isinstance(raw, str):
+            payload = ("text", "cif" if "_cell_length_a" in raw else "poscar", raw)
+        else:
+            payload = ("dict", raw)
+        metadata = {"formula": row.get("formula") or row.get("formula_pretty")}
+        if band_gap_column and band_gap_column in row:
+            metadata["band_gap_ev"] = _finite_or_none(row[band_gap_column])
+        for column in ("e_above_hull", "energy_above_hull"):
+            if column in row:
+                metadata["energy_above_hull_ev_atom"] = _finite_or_none(row[column])
+        yield CorpusEntry(mid, payload, metadata)
+
+
+GNOME_COLUMNS = {"Bandgap": "band_gap_ev", "Decomposition Energy Per Atom": "decomposition_energy_ev_atom",
+                 "Crystal System": "crystal_system", "Space Group Number": "spacegroup_number",
+                 "Reduced Formula": "formula", "NSites": "nsites"}
+
+
+def read_gnome(summary_csv: str | Path, zip_path: str | Path) -> Iterator[CorpusEntry]:
+    """The GNoME release: ``stable_materials_summary.csv`` joined to a zip of CIFs.
+
+    Zip members are matched to summary rows by file stem: the ``MaterialId`` (``by_id.zip``)
+    or the ``Composition`` / ``Reduced Formula`` (``by_composition.zip``). Suffixes may be
+    ``.CIF`` or ``.cif``. A summary row with no CIF still yields an entry, whose structure then
+    fails to load (one rejection, not a silent drop).
+    """
+    with zipfile.ZipFile(zip_path) as archive:
+        members = {Path(m).stem: m for m in archive.namelist()
+                   if m.lower().endswith(".cif") and not m.endswith("/")}
+    with open(summary_csv, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            mid = row["MaterialId"]
+            member = next((members[k] for k in (mid, row.get("Composition"), row.get("Reduced Formula"))
+                           if k in members), None)
+            metadata = {name: row.get(column) for column, name in GNOME_COLUMNS.items()}
+            metadata["band_gap_ev"] = _finite_or_none(row.get("Bandgap"))
+            metadata["decomposition_energy_ev_atom"] = _finite_or_none(
+                row.get("Decomposition Energy Per Atom"))
+            payload = ("zip", str(zip_path), member) if member else ("missing", f"no CIF for {mid} in {zip_path}")
+            yield CorpusEntry(mid, payload, metadata)

@@ -1,0 +1,147 @@
+"""``predict(cfg)``: stream a corpus, screen it, predict B and G in chunks, write one table.
+
+Writes into the run dir: ``predictions.parquet`` (and ``predictions.csv`` with
+``write_csv=true``), ``rejected.csv`` (id, stage, reason), ``screening.json`` (rules and the
+count left after each stage) and ``shards/`` (per-chunk, per-rank pieces that make the run
+resumable). Runs on one CPU or, through Lightning DDP, on many devices.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import pandas as pd
+from hydra.utils import execution_whitelist, instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader
+
+from moduli.graphs.featurizer import CrystalGraphFeaturizer
+from moduli.models.api import load_model
+from moduli.predict.ensemble import EnsemblePredictor
+from moduli.predict.screening import ScreenRules
+from moduli.predict.worker import ChunkDataset, collate
+from moduli.predict.writer import ShardWriter, atomic_write, is_done, merge, write_marker
+
+log = logging.getLogger(__name__)
+
+TRUSTED_TARGETS = ["moduli.*", "lightning.pytorch.*"]
+COLUMNS = ["id", "formula", "n_atoms", "density_g_cm3", "volume_a3", "mass_amu",
+           "bulk_modulus_gpa", "shear_modulus_gpa", "v_longitudinal_m_s", "v_transverse_m_s",
+           "v_mean_m_s", "poisson_ratio", "debye_temperature_k", "pugh_ratio", "crystal_system",
+           "spacegroup_number"]
+OPTIONAL_COLUMNS = ["band_gap_ev", "bulk_modulus_gpa_std", "shear_modulus_gpa_std"]
+# The order in which inputs drop out; counts after each stage go to screening.json.
+PIPELINE = ["band_gap", "stability", "parse", "radioactive", "single_element", "featurize"]
+
+
+def _paths(value: Any) -> list[str]:
+    if value is None:
+        raise ValueError("give ckpt.bulk and ckpt.shear (a path or a list of paths)")
+    return [str(v) for v in (value if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value])]
+
+
+def load_ensemble(cfg: DictConfig) -> EnsemblePredictor:
+    models = {prop: [load_model(path, cfg.paths.data_dir) for path in _paths(cfg.ckpt.get(prop))]
+              for prop in ("bulk", "shear")}
+    return EnsemblePredictor(models)
+
+
+def predict(cfg: DictConfig) -> dict[str, Any]:
+    """Run the whole pipeline; returns the screening summary (also in ``screening.json``)."""
+    out = Path(cfg.paths.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rules = ScreenRules(**OmegaConf.to_container(cfg.screen, resolve=True))
+    module = load_ensemble(cfg)
+    member = next(iter(module.members.values()))[0]
+    featurizer = CrystalGraphFeaturizer(member.featurizer.atom_table, member.featurization.radius,
+                                        member.featurization.max_neighbors,
+                                        member.featurization.gaussian_step)
+    shard_dir = out / "shards"
+    writer = ShardWriter(shard_dir)
+    with execution_whitelist(TRUSTED_TARGETS):
+        trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[writer],
+                                          enable_checkpointing=False, enable_model_summary=False)
+        entries = instantiate(cfg.corpus)()
+    is_main = trainer.global_rank == 0
+    screened_out = out / "screened_out.csv"
+    counts: Counter[str] = Counter()
+    n_input, n_chunks, chunk = 0, 0, []
+    started = time.perf_counter()
+
+    def run_chunk(entries_of_chunk: list) -> None:
+        nonlocal n_chunks
+        index, n_chunks = n_chunks, n_chunks + 1
+        if is_done(shard_dir, index):
+            log.info("chunk %d: already done, skipped", index)
+            return
+        loader = DataLoader(ChunkDataset(entries_of_chunk, featurizer, rules, cfg.symprec),
+                            batch_size=cfg.batch_size, num_workers=cfg.num_workers,
+                            collate_fn=collate, shuffle=False)
+        writer.start_chunk(index)
+        tick = time.perf_counter()
+        trainer.predict(module, loader, return_predictions=False)
+        trainer.strategy.barrier()
+        if trainer.global_rank == 0:
+            write_marker(shard_dir, index, trainer.world_size, len(entries_of_chunk))
+        log.info("chunk %d: %d structures in %.1f s (%.0f structures/s)", index,
+                 len(entries_of_chunk), time.perf_counter() - tick,
+                 len(entries_of_chunk) / max(time.perf_counter() - tick, 1e-9))
+
+    with open(screened_out, "w", newline="") as handle:
+        rejected_writer = csv.writer(handle)
+        rejected_writer.writerow(["seq", "id", "stage", "reason"])
+        for seq, entry in enumerate(entries):
+            n_input += 1
+            failed = rules.check_metadata(entry.metadata)
+            if failed:
+                counts[failed[0]] += 1
+                rejected_writer.writerow([seq, entry.id, *failed])
+                continue
+            chunk.append((seq, entry))
+            if len(chunk) == cfg.chunk_size:
+                run_chunk(chunk)
+                chunk = []
+        if chunk:
+            run_chunk(chunk)
+    if not is_main:
+        return {}
+    return _finish(cfg, out, shard_dir, n_chunks, n_input, counts, rules, screened_out,
+                   time.perf_counter() - started)
+
+
+def _finish(cfg, out: Path, shard_dir: Path, n_chunks: int, n_input: int, counts: Counter,
+            rules: ScreenRules, screened_out: Path, seconds: float) -> dict[str, Any]:
+    rows, worker_rejected = merge(shard_dir, n_chunks)
+    for stage, n in worker_rejected["stage"].value_counts().items():
+        counts[stage] += int(n)
+    table = rows[[c for c in COLUMNS + OPTIONAL_COLUMNS if c in rows.columns]] if len(rows) else \
+        pd.DataFrame(columns=COLUMNS)
+    atomic_write(out / "predictions.parquet", lambda tmp: table.to_parquet(tmp, index=False))
+    if cfg.write_csv:
+        atomic_write(out / "predictions.csv", lambda tmp: table.to_csv(tmp, index=False))
+    rejected = pd.concat([pd.read_csv(screened_out, dtype={"id": str}), worker_rejected],
+                         ignore_index=True).sort_values("seq")
+    atomic_write(out / "rejected.csv",
+                 lambda tmp: rejected[["id", "stage", "reason"]].to_csv(tmp, index=False))
+    screened_out.unlink()
+    remaining, stages = n_input, [["input", n_input]]
+    for stage in PIPELINE:
+        remaining -= counts.get(stage, 0)
+        stages.append([f"after_{stage}", remaining])
+    summary = {"rules": rules.describe(), "counts": stages, "rejected_by_stage": dict(counts),
+               "predicted": len(table), "chunks": n_chunks, "seconds": round(seconds, 2)}
+    if remaining != len(table):
+        raise RuntimeError(f"{remaining} inputs passed every stage but {len(table)} rows were "
+                           "written: shards are inconsistent")
+    atomic_write(out / "screening.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2)))
+    log.info("screening: %s", " -> ".join(f"{name} {n}" for name, n in stages))
+    log.info("radioactive list: %s", ", ".join(rules.radioactive or []) or "(none)")
+    log.info("%d predictions in %s (%.1f s, %.0f inputs/s)", len(table), out / "predictions.parquet",
+             seconds, n_input / max(seconds, 1e-9))
+    return summary
