@@ -1,0 +1,73 @@
+import csv
+import math
+import zipfile
+
+import pytest
+from pymatgen.core import Structure
+
+from moduli.predict.corpus import parse_payload, read_cif_dir, read_gnome, read_structures_json
+
+
+def test_cif_dir_is_recursive_and_takes_both_suffix_cases(tmp_path, data_dir):
+    sample = data_dir / "cgcnn_reference" / "sample-regression"
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "a.cif").write_text((sample / "1000041.cif").read_text())
+    (tmp_path / "sub" / "B.CIF").write_text((sample / "1000050.cif").read_text())
+    (tmp_path / "sub" / "deeper" / "POSCAR").write_text(
+        Structure.from_file(sample / "9000046.cif").to(fmt="poscar"))
+    (tmp_path / "notes.txt").write_text("not a structure")
+    (tmp_path / "broken.cif").write_text("data_broken\n_cell_length_a 3\n")
+    entries = list(read_cif_dir(tmp_path))
+    assert [e.id for e in entries] == ["a", "broken", "sub/B", "sub/deeper/POSCAR"]
+    assert parse_payload(entries[0].payload).composition.reduced_formula == "NaCl"
+    assert parse_payload(entries[2].payload).composition.reduced_formula == "KCl"
+    assert len(parse_payload(entries[3].payload)) > 0
+    with pytest.raises(Exception):
+        parse_payload(entries[1].payload)
+
+
+def test_structures_json_reads_split_tables_with_band_gaps(data_dir):
+    entries = list(read_structures_json(data_dir / "matminer_dielectric_constant_bandgap.json.gz"))
+    assert len(entries) == 1056
+    first = entries[0]
+    assert first.id.startswith("mp-") and 0.1 <= first.metadata["band_gap_ev"] <= 8.4
+    assert isinstance(parse_payload(first.payload), Structure)
+
+
+def write_gnome(tmp_path, rows, layout):
+    """A GNoME-layout summary CSV and zip of .CIF files from real structures."""
+    summary = tmp_path / "stable_materials_summary.csv"
+    columns = ["MaterialId", "Composition", "Reduced Formula", "Elements", "NSites", "Volume",
+               "Density (g/cm³)", "Space Group Number", "Crystal System",
+               "Decomposition Energy Per Atom", "Bandgap"]
+    with open(summary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for mid, structure, gap in rows:
+            writer.writerow([mid, structure.composition.formula.replace(" ", ""),
+                             structure.composition.reduced_formula, "[]", len(structure),
+                             structure.volume, structure.density, 225, "cubic", -0.01, gap])
+    archive = tmp_path / f"{layout}.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for mid, structure, _ in rows[:-1]:  # the last row has no CIF
+            stem = mid if layout == "by_id" else structure.composition.formula.replace(" ", "")
+            handle.writestr(f"{layout}/{stem}.CIF", structure.to(fmt="cif"))
+    return summary, archive
+
+
+@pytest.mark.parametrize("layout", ["by_id", "by_composition"])
+def test_gnome_zip_is_joined_to_the_summary(tmp_path, dielectric_rows, layout):
+    structures = [Structure.from_dict(r["structure"]) for r in dielectric_rows[:5]]
+    gaps = ["1.5", "nan", "inf", "", "2.0"]
+    rows = [(f"gn-{i:04d}", s, g) for i, (s, g) in enumerate(zip(structures, gaps))]
+    summary, archive = write_gnome(tmp_path, rows, layout)
+    entries = list(read_gnome(summary, archive))
+    assert [e.id for e in entries] == [r[0] for r in rows]
+    assert entries[0].metadata["band_gap_ev"] == 1.5
+    assert [entries[i].metadata["band_gap_ev"] for i in (1, 2, 3)] == [None, None, None]
+    assert entries[0].metadata["decomposition_energy_ev_atom"] == -0.01
+    loaded = parse_payload(entries[0].payload)
+    assert loaded.composition.reduced_formula == structures[0].composition.reduced_formula
+    assert math.isclose(loaded.volume, structures[0].volume, rel_tol=1e-4)
+    with pytest.raises(FileNotFoundError, match="no CIF for gn-0004"):
+        parse_payload(entries[4].payload)

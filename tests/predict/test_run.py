@@ -1,0 +1,147 @@
+"""predict.py end to end: screening counts, schema, ensembles, DDP on CPU, kill and resume."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from pymatgen.core import Structure
+
+import moduli
+from moduli.physics.elastic import derived_properties
+from moduli.predict.run import COLUMNS, predict
+from tests.predict.conftest import BAD_IDS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def compose_predict(*overrides):
+    with initialize_config_dir(str(REPO / "conf")):
+        return compose("predict", overrides=list(overrides))
+
+
+def run_cli(out, corpus, bulk, shear, *extra, wait=True):
+    command = [sys.executable, "predict.py", f"corpus.path={corpus}", f"ckpt.bulk={bulk}",
+               f"ckpt.shear={shear}", f"hydra.run.dir={out}", "trainer.enable_progress_bar=false",
+               *extra]
+    if not wait:
+        return subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return pd.read_parquet(out / "predictions.parquet")
+
+
+@pytest.fixture(scope="module")
+def single_run(tmp_path_factory, small_corpus, pretrained):
+    out = tmp_path_factory.mktemp("predict")
+    cfg = compose_predict(f"corpus.path={small_corpus[0]}", f"ckpt.bulk={pretrained[0]}",
+                          f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "chunk_size=40",
+                          "num_workers=0", "write_csv=true", "trainer.enable_progress_bar=false")
+    summary = predict(cfg)
+    return out, summary
+
+
+def test_every_screened_input_is_predicted_once_and_bad_ones_are_rejected(single_run, small_corpus):
+    out, summary = single_run
+    table = pd.read_parquet(out / "predictions.parquet")
+    assert table["id"].tolist() == small_corpus[1]  # input order, each once
+    assert list(table.columns) == COLUMNS + ["band_gap_ev"]
+    assert pd.read_csv(out / "predictions.csv")["id"].tolist() == small_corpus[1]
+    rejected = pd.read_csv(out / "rejected.csv")
+    stages = dict(zip(rejected["id"], rejected["stage"]))
+    for bad_id, stage in BAD_IDS.items():
+        assert stages[bad_id] == stage
+    assert len(rejected) + len(table) == 156  # nothing silently dropped
+    counts = dict(json.loads((out / "screening.json").read_text())["counts"])
+    n_gap = sum(1 for s in stages.values() if s == "band_gap")
+    assert counts["input"] == 156 and counts["after_band_gap"] == 156 - n_gap
+    assert counts["after_featurize"] == summary["predicted"] == len(table)
+    assert not list((out / "shards").glob("*.tmp"))
+
+
+def test_values_match_the_api_and_the_physics(single_run, small_corpus, pretrained, dielectric_rows):
+    out, _ = single_run
+    table = pd.read_parquet(out / "predictions.parquet").set_index("id")
+    by_id = {r["material_id"]: r for r in dielectric_rows}
+    ids = table.index[:20]
+    structures = [Structure.from_dict(by_id[i]["structure"]) for i in ids]
+    for column, path in (("bulk_modulus_gpa", pretrained[0]), ("shear_modulus_gpa", pretrained[1])):
+        expected = 10 ** moduli.load_model(path).predict(structures)
+        np.testing.assert_allclose(table.loc[ids, column], expected, rtol=1e-5)
+    rows = table.loc[ids]
+    derived = derived_properties(rows["bulk_modulus_gpa"], rows["shear_modulus_gpa"],
+                                 rows["density_g_cm3"], rows["n_atoms"], rows["volume_a3"])
+    for column, values in derived.items():
+        np.testing.assert_allclose(rows[column], values, rtol=1e-9)
+    for structure, (_, row) in zip(structures, rows.iterrows()):
+        primitive = structure.get_primitive_structure(tolerance=0.1)
+        assert row["n_atoms"] == len(primitive)
+        assert row["volume_a3"] == pytest.approx(primitive.volume, rel=1e-6)
+        assert row["mass_amu"] == pytest.approx(primitive.composition.weight, rel=1e-6)
+        assert row["band_gap_ev"] == by_id[row.name]["band_gap"]
+    assert (table["v_longitudinal_m_s"] > table["v_transverse_m_s"]).all()
+    assert set(table["crystal_system"]) <= {"triclinic", "monoclinic", "orthorhombic", "tetragonal",
+                                            "trigonal", "hexagonal", "cubic"}
+
+
+def test_ensemble_reports_mean_and_std(tmp_path, small_corpus, pretrained, single_run):
+    out = tmp_path / "ensemble"
+    cfg = compose_predict(f"corpus.path={small_corpus[0]}", f"ckpt.bulk=[{pretrained[0]},{pretrained[0]}]",
+                          f"ckpt.shear=[{pretrained[1]},{pretrained[0]}]", f"paths.output_dir={out}",
+                          "num_workers=0", "trainer.enable_progress_bar=false")
+    predict(cfg)
+    table = pd.read_parquet(out / "predictions.parquet")
+    single = pd.read_parquet(single_run[0] / "predictions.parquet")
+    np.testing.assert_allclose(table["bulk_modulus_gpa"], single["bulk_modulus_gpa"], rtol=1e-9)
+    np.testing.assert_allclose(table["bulk_modulus_gpa_std"], 0.0, atol=1e-9)
+    # shear = 10 ** mean(log10 G_shear-model, log10 B_bulk-model); std over the members in GPa
+    g, b = single["shear_modulus_gpa"].to_numpy(), single["bulk_modulus_gpa"].to_numpy()
+    np.testing.assert_allclose(table["shear_modulus_gpa"], np.sqrt(g * b), rtol=1e-6)
+    np.testing.assert_allclose(table["shear_modulus_gpa_std"], np.abs(g - b) / 2, rtol=1e-6)
+
+
+def test_checkpoint_for_the_wrong_modulus_is_refused(tmp_path, small_corpus, pretrained):
+    from moduli.models.api import CrystalModel
+    from moduli.predict.ensemble import EnsemblePredictor
+
+    shear = moduli.load_model(pretrained[1])
+    shear.target = {"name": "log10_g_vrh", "units": "log10(GPa)"}
+    with pytest.raises(ValueError, match="given for bulk predicts log10_g_vrh"):
+        EnsemblePredictor({"bulk": [shear], "shear": [shear]})
+
+
+def test_two_cpu_processes_give_the_same_rows_as_one(tmp_path, small_corpus, pretrained, single_run):
+    table = run_cli(tmp_path / "ddp", small_corpus[0], *pretrained, "trainer.devices=2",
+                    "trainer.strategy=ddp", "chunk_size=50", "num_workers=0")
+    single = pd.read_parquet(single_run[0] / "predictions.parquet")
+    assert table["id"].tolist() == single["id"].tolist()
+    pd.testing.assert_frame_equal(table, single, check_exact=False, rtol=1e-5)
+    shards = sorted(p.name for p in (tmp_path / "ddp" / "shards").glob("*.rows.parquet"))
+    assert any(".rank-1." in s for s in shards)  # the second process really worked
+
+
+def test_kill_and_resume_loses_and_duplicates_nothing(tmp_path, small_corpus, pretrained, single_run):
+    out = tmp_path / "resume"
+    args = ("chunk_size=10", "num_workers=0")
+    process = run_cli(out, small_corpus[0], *pretrained, *args, wait=False)
+    deadline = time.time() + 300
+    while not (out / "shards" / "chunk-00002.done.json").exists():
+        assert process.poll() is None and time.time() < deadline, "run ended before it could be killed"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (out / "predictions.parquet").exists()
+    done_before = {p.name for p in (out / "shards").glob("*.done.json")}
+    table = run_cli(out, small_corpus[0], *pretrained, *args)
+    single = pd.read_parquet(single_run[0] / "predictions.parquet")
+    assert table["id"].tolist() == single["id"].tolist()
+    pd.testing.assert_frame_equal(table, single, check_exact=False, rtol=1e-5)
+    log = (out / "predict.log").read_text()
+    assert sum(f"chunk {int(name[6:11])}: already done" in log for name in done_before) == len(done_before)
