@@ -71,3 +71,73 @@ def test_gnome_zip_is_joined_to_the_summary(tmp_path, dielectric_rows, layout):
     assert math.isclose(loaded.volume, structures[0].volume, rel_tol=1e-4)
     with pytest.raises(FileNotFoundError, match="no CIF for gn-0004"):
         parse_payload(entries[4].payload)
+
+
+class RecordedMPRester:
+    """Stands in for mp_api.client.MPRester, answering with real MP documents."""
+
+    calls = []
+
+    def __init__(self, key):
+        self.key = key
+        self.materials = self
+        self.summary = self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def search(self, fields, **criteria):
+        from types import SimpleNamespace
+
+        RecordedMPRester.calls.append(criteria)
+        return [SimpleNamespace(material_id=r["material_id"], formula_pretty=r["formula"],
+                                structure=Structure.from_dict(r["structure"]), band_gap=r["band_gap"],
+                                energy_above_hull=None) for r in self.rows
+                if criteria["band_gap"][0] <= r["band_gap"] <= criteria["band_gap"][1]]
+
+
+def test_mp_api_pushes_the_screen_and_caches(tmp_path, monkeypatch, dielectric_rows):
+    import socket
+    import sys
+    import types
+
+    from moduli.predict import corpus
+
+    RecordedMPRester.rows, RecordedMPRester.calls = dielectric_rows[:30], []
+    monkeypatch.setitem(sys.modules, "mp_api", types.ModuleType("mp_api"))
+    monkeypatch.setitem(sys.modules, "mp_api.client", types.SimpleNamespace(MPRester=RecordedMPRester))
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: types.SimpleNamespace(close=lambda: None))
+    monkeypatch.setenv("MP_API_KEY", "test-key")
+    cache = tmp_path / "mp.json"
+    entries = list(corpus.read_mp_api(cache, (0.1, 3.0), ["U", "Tc"]))
+    assert RecordedMPRester.calls == [{"band_gap": (0.1, 3.0), "exclude_elements": ["U", "Tc"]}]
+    expected = [r["material_id"] for r in dielectric_rows[:30] if 0.1 <= r["band_gap"] <= 3.0]
+    assert [e.id for e in entries] == expected and cache.is_file()
+    assert isinstance(parse_payload(entries[0].payload), Structure)
+    again = list(corpus.read_mp_api(cache, (0.1, 3.0), ["U", "Tc"]))  # from the cache: no query
+    assert len(RecordedMPRester.calls) == 1 and [e.id for e in again] == expected
+
+
+def test_mp_api_offline_fails_fast_with_a_clear_message(tmp_path, monkeypatch):
+    import socket
+    import sys
+    import types
+
+    from moduli.predict import corpus
+
+    monkeypatch.setitem(sys.modules, "mp_api", types.ModuleType("mp_api"))
+    monkeypatch.setitem(sys.modules, "mp_api.client", types.SimpleNamespace(MPRester=RecordedMPRester))
+    monkeypatch.setenv("MP_API_KEY", "test-key")
+
+    def refuse(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    with pytest.raises(RuntimeError, match="cannot reach the Materials Project API"):
+        list(corpus.read_mp_api(tmp_path / "mp.json"))
+    monkeypatch.delenv("MP_API_KEY")
+    with pytest.raises(RuntimeError, match=r"set \$MP_API_KEY"):
+        list(corpus.read_mp_api(tmp_path / "mp.json"))

@@ -145,3 +145,57 @@ def read_gnome(summary_csv: str | Path, zip_path: str | Path) -> Iterator[Corpus
                 row.get("Decomposition Energy Per Atom"))
             payload = ("zip", str(zip_path), member) if member else ("missing", f"no CIF for {mid} in {zip_path}")
             yield CorpusEntry(mid, payload, metadata)
+
+
+MP_API_HOST = ("api.materialsproject.org", 443)
+MP_FIELDS = ["material_id", "formula_pretty", "structure", "band_gap", "energy_above_hull"]
+
+
+def read_mp_api(cache_path: str | Path, band_gap: tuple[float, float] | None = (0.1, 3.0),
+                exclude_elements: list[str] | None = None, api_key_env: str = "MP_API_KEY",
+                extra_criteria: dict[str, Any] | None = None) -> Iterator[CorpusEntry]:
+    """Materials Project summary documents through the ``mp-api`` client, cached locally.
+
+    The band-gap window and the element exclusions are pushed into the query, so only the
+    screened part of MP is downloaded. The result is written once to ``cache_path`` (JSON,
+    atomically) and read from there on every later run, with no query. Without a cache, the
+    key comes from ``$MP_API_KEY``; offline, the call fails at once with a clear message.
+    """
+    cache = Path(cache_path)
+    if not cache.is_file():
+        _download_mp(cache, band_gap, exclude_elements, api_key_env, extra_criteria or {})
+    yield from read_structures_json(cache, id_column="material_id", structure_column="structure",
+                                    band_gap_column="band_gap")
+
+
+def _download_mp(cache: Path, band_gap, exclude_elements, api_key_env: str, extra: dict) -> None:
+    import socket
+
+    key = os.environ.get(api_key_env)
+    if not key:
+        raise RuntimeError(f"no Materials Project API key: set ${api_key_env} (or provide the cache "
+                           f"file {cache})")
+    try:
+        from mp_api.client import MPRester
+    except ImportError as err:
+        raise RuntimeError("the mp_api corpus needs the mp-api client: pip install mp-api") from err
+    try:
+        socket.create_connection(MP_API_HOST, timeout=10).close()
+    except OSError as err:
+        raise RuntimeError(f"cannot reach the Materials Project API ({err}); run where it is "
+                           f"reachable, or provide the cache file {cache}") from err
+    criteria = dict(extra)
+    if band_gap is not None and any(v is not None for v in band_gap):
+        criteria["band_gap"] = tuple(band_gap)
+    if exclude_elements:
+        criteria["exclude_elements"] = list(exclude_elements)
+    with MPRester(key) as rester:
+        docs = rester.materials.summary.search(fields=MP_FIELDS, **criteria)
+    rows = [{"material_id": str(doc.material_id), "formula": doc.formula_pretty,
+             "structure": doc.structure.as_dict(), "band_gap": doc.band_gap,
+             "energy_above_hull": doc.energy_above_hull} for doc in docs]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.name + ".tmp")
+    with open(tmp, "w") as handle:
+        json.dump(rows, handle)
+    os.replace(tmp, cache)
