@@ -13,7 +13,7 @@ Metadata holds what the corpus knows without the structure (``band_gap_ev``,
 from __future__ import annotations
 
 import csv
-import io
+import gzip
 import json
 import math
 import os
@@ -97,12 +97,16 @@ def read_cif_dir(path: str | Path) -> Iterator[CorpusEntry]:
 def read_structures_json(path: str | Path, id_column: str = "material_id",
                          structure_column: str = "structure",
                          band_gap_column: str | None = "band_gap") -> Iterator[CorpusEntry]:
-    """Rows of a JSON table of structures (list of dicts or pandas split/columns, gzipped or not).
+    """Rows of a JSON table of structures, gzipped or not.
 
-    ``structure_column`` holds a structure dict or CIF / POSCAR text; ``band_gap_column`` (eV)
-    is optional and kept as ``band_gap_ev`` metadata (missing or non-finite: None).
+    ``.json``: a list of dicts or a pandas split/columns table, read whole. ``.jsonl``: one JSON
+    object per line, streamed, so memory stays flat however large the corpus. A line that is not
+    valid JSON becomes an entry whose structure fails to load (one rejection). ``structure_column``
+    holds a structure dict or CIF / POSCAR text; ``band_gap_column`` (eV) is optional and kept as
+    ``band_gap_ev`` metadata (missing or non-finite: None).
     """
-    for n, row in enumerate(table_rows(read_json(path))):
+    rows = _json_lines(path) if ".jsonl" in Path(path).name else table_rows(read_json(path))
+    for n, row in enumerate(rows):
         raw = row.get(structure_column)
         mid = str(row.get(id_column, f"row-{n}"))
         if isinstance(raw, str):
@@ -116,6 +120,18 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
             if column in row:
                 metadata["energy_above_hull_ev_atom"] = _finite_or_none(row[column])
         yield CorpusEntry(mid, payload, metadata)
+
+
+def _json_lines(path: str | Path) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for n, line in enumerate(handle):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as err:
+                yield {"material_id": f"line-{n + 1}", "structure": f"invalid JSON line: {err}"}
 
 
 GNOME_COLUMNS = {"Bandgap": "band_gap_ev", "Decomposition Energy Per Atom": "decomposition_energy_ev_atom",

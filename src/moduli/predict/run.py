@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.api import load_model
 from moduli.predict.ensemble import EnsemblePredictor
+from moduli.predict.progress import StructureProgress
 from moduli.predict.screening import ScreenRules
 from moduli.predict.worker import ChunkDataset, collate
 from moduli.predict.writer import ShardWriter, atomic_write, is_done, merge, write_marker
@@ -64,8 +65,9 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
                                         member.featurization.gaussian_step)
     shard_dir = out / "shards"
     writer = ShardWriter(shard_dir)
+    progress = StructureProgress(cfg.progress)
     with execution_whitelist(TRUSTED_TARGETS):
-        trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[writer],
+        trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[writer, progress],
                                           enable_checkpointing=False, enable_model_summary=False)
         entries = instantiate(cfg.corpus)()
     is_main = trainer.global_rank == 0
@@ -109,6 +111,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
                 chunk = []
         if chunk:
             run_chunk(chunk)
+    progress.close()
     if not is_main:
         return {}
     return _finish(cfg, out, shard_dir, n_chunks, n_input, counts, rules, screened_out,

@@ -1,0 +1,130 @@
+"""End-to-end predict.py throughput and peak memory for 1k, 10k and 50k structures.
+
+Corpora are real structures (WBM + matminer dielectric, 2,028 in all) replicated with small
+random displacements (0.01 Å rms per coordinate) up to the size, written as JSON Lines
+(``.jsonl.gz``, streamed) and as a folder of CIF files. Each size runs ``predict.py`` in a fresh
+process (screen=none, bulk + shear models) while a sampler adds up the RSS of the whole process
+tree (main + DataLoader workers) every 0.1 s.
+
+Prints, per format and size: wall time of the whole command (imports included), the pipeline's
+own time from screening.json, structures/s for both, and peak memory. Goals on 2 cores:
+>= 1,000 structures/s from JSON; peak RSS flat from 10k to 50k.
+
+    MODULI_DATA_DIR=../shared/data .venv/bin/python benchmarks/predict.py [--sizes 1000 10000 50000]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import gzip
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+from pymatgen.core import Structure
+
+from moduli.data.assets import fetch
+from moduli.data.sources import read_json, table_rows
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def base_structures() -> list[dict]:
+    wbm = read_json(fetch_path("wbm_random_972_structures_matcalc.json.gz"))
+    dielectric = table_rows(read_json(fetch_path("matminer_dielectric_constant_bandgap.json.gz")))
+    return [row["structure"] for row in wbm] + [row["structure"] for row in dielectric]
+
+
+def fetch_path(name: str) -> Path:
+    import os
+
+    return Path(os.environ["MODULI_DATA_DIR"]) / name
+
+
+def replicas(bases: list[dict], n: int, seed: int = 0):
+    """``n`` structure dicts: the bases in turn, each copy with displaced fractional coordinates."""
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        base = bases[i % len(bases)]
+        copy_ = copy.deepcopy(base)
+        inverse = np.linalg.inv(np.array(base["lattice"]["matrix"]))
+        for site in copy_["sites"]:
+            shift = rng.normal(0.0, 0.01, 3) @ inverse
+            site["abc"] = (np.array(site["abc"]) + shift).tolist()
+            site.pop("xyz", None)
+        yield f"bench-{i:06d}", copy_
+
+
+def write_jsonl(path: Path, bases, n: int) -> None:
+    with gzip.open(path, "wt") as handle:
+        for mid, structure in replicas(bases, n):
+            handle.write(json.dumps({"material_id": mid, "structure": structure}) + "\n")
+
+
+def write_cifs(folder: Path, bases, n: int) -> None:
+    folder.mkdir(parents=True)
+    for mid, structure in replicas(bases, n):
+        (folder / f"{mid}.cif").write_text(Structure.from_dict(structure).to(fmt="cif"))
+
+
+def run(out: Path, corpus_args: list[str], bulk: str, shear: str, workers: int) -> dict:
+    command = [sys.executable, "predict.py", *corpus_args, "screen=none", f"ckpt.bulk={bulk}",
+               f"ckpt.shear={shear}", f"hydra.run.dir={out}", "progress=false",
+               f"num_workers={workers}"]
+    start = time.perf_counter()
+    process = psutil.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [process, *process.children(recursive=True)]
+            peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise RuntimeError(process.stderr.read().decode()[-3000:])
+    summary = json.loads((out / "screening.json").read_text())
+    return {"wall": wall, "pipeline": summary["seconds"], "predicted": summary["predicted"],
+            "peak_mb": peak / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    parser.add_argument("--formats", nargs="+", default=["jsonl", "cif"])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--bulk", default=str(fetch("cgcnn_bulk_moduli")))
+    parser.add_argument("--shear", default=str(fetch("cgcnn_shear_moduli")))
+    args = parser.parse_args()
+    bases = base_structures()
+    print(f"{len(bases)} real base structures; workers={args.workers}; bulk={Path(args.bulk).name}, "
+          f"shear={Path(args.shear).name}")
+    print(f"{'format':6} {'n':>7} {'wall s':>8} {'wall /s':>9} {'pipeline s':>11} {'pipeline /s':>12} {'peak PSS MB':>12}")
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        for fmt in args.formats:
+            for n in args.sizes:
+                if fmt == "jsonl":
+                    corpus = scratch / f"corpus-{n}.jsonl.gz"
+                    write_jsonl(corpus, bases, n)
+                    corpus_args = ["corpus=structures_json", f"corpus.path={corpus}",
+                                   "corpus.band_gap_column=null"]
+                else:
+                    corpus = scratch / f"cifs-{n}"
+                    write_cifs(corpus, bases, n)
+                    corpus_args = ["corpus=cif_dir", f"corpus.path={corpus}"]
+                result = run(scratch / f"out-{fmt}-{n}", corpus_args, args.bulk, args.shear, args.workers)
+                assert result["predicted"] == n, result
+                print(f"{fmt:6} {n:7d} {result['wall']:8.1f} {n / result['wall']:9.0f} "
+                      f"{result['pipeline']:11.1f} {n / result['pipeline']:12.0f} {result['peak_mb']:12.0f}",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
