@@ -36,6 +36,7 @@ test-all: install
 
 benchmark: install
 	$(PY) benchmarks/featurize.py
+	$(PY) benchmarks/predict.py
 
 clean:
 	rm -rf $(VENV) logs .pytest_cache
