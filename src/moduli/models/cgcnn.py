@@ -3,7 +3,8 @@
 The convolution reproduces the original ``ConvLayer`` exactly, edge by edge:
 
     z_ij   = concat(v_i, v_j, u_ij)                  (centre, neighbour, bond features)
-    g_ij   = BatchNorm_edges(W z_ij + b)             (statistics over every edge in the batch)
+    g_ij   = BatchNorm_edges(W z_ij + b)             (statistics over every edge in the batch;
+                                                      W z_ij is evaluated blockwise, see forward)
     m_ij   = sigmoid(g_ij[:F]) * softplus(g_ij[F:])  (filter x core)
     v_i'   = softplus(v_i + BatchNorm_atoms(sum_j m_ij))
 
@@ -44,11 +45,20 @@ class CGCNNConv(MessagePassing):
         self.bn2 = nn.BatchNorm1d(atom_fea_len)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
-        summed = self.propagate(edge_index, x=x, edge_attr=edge_attr)
+        # W [v_i; v_j; u_ij] + b = (W_c v)_i + (W_n v)_j + (W_e u_ij + b): the two atom terms are
+        # computed once per atom instead of once per edge (about 3x fewer FLOPs with 12
+        # neighbours), then gathered to the edges by propagate. Same function, same parameters.
+        width = self.atom_fea_len
+        weight = self.fc_full.weight
+        center = x @ weight[:, :width].T
+        neighbor = x @ weight[:, width:2 * width].T
+        bond = F.linear(edge_attr, weight[:, 2 * width:], self.fc_full.bias)
+        summed = self.propagate(edge_index, x=(neighbor, center), bond=bond,
+                                size=(x.size(0), x.size(0)))
         return F.softplus(x + self.bn2(summed))
 
-    def message(self, x_i: Tensor, x_j: Tensor, edge_attr: Tensor) -> Tensor:
-        gated = self.bn1(self.fc_full(torch.cat([x_i, x_j, edge_attr], dim=-1)))
+    def message(self, x_i: Tensor, x_j: Tensor, bond: Tensor) -> Tensor:
+        gated = self.bn1(x_i + x_j + bond)
         nbr_filter, nbr_core = gated.chunk(2, dim=-1)
         return torch.sigmoid(nbr_filter) * F.softplus(nbr_core)
 

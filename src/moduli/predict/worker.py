@@ -17,7 +17,7 @@ from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
 from moduli.predict.corpus import CorpusEntry, parse_payload
 from moduli.predict.screening import ScreenRules
 
-logging.getLogger("moyo").setLevel(logging.WARNING)  # its search logs at INFO/DEBUG per structure
+logging.getLogger("moyo").setLevel(logging.ERROR)  # it logs (and warns) per structure
 AMU_PER_A3_IN_G_CM3 = 1.66053906660  # 1 amu / Å^3 in g / cm^3
 CRYSTAL_SYSTEMS = ((2, "triclinic"), (15, "monoclinic"), (74, "orthorhombic"), (142, "tetragonal"),
                    (167, "trigonal"), (194, "hexagonal"), (230, "cubic"))
