@@ -141,3 +141,25 @@ def test_mp_api_offline_fails_fast_with_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.delenv("MP_API_KEY")
     with pytest.raises(RuntimeError, match=r"set \$MP_API_KEY"):
         list(corpus.read_mp_api(tmp_path / "mp.json"))
+
+
+def test_json_lines_are_streamed_and_bad_lines_become_rejections(tmp_path, dielectric_rows):
+    import gzip
+    import json
+
+    path = tmp_path / "corpus.jsonl.gz"
+    with gzip.open(path, "wt") as handle:
+        for row in dielectric_rows[:3]:
+            handle.write(json.dumps({"material_id": row["material_id"], "structure": row["structure"],
+                                     "band_gap": row["band_gap"]}) + "\n")
+        handle.write("\n{not json\n")
+        handle.write(json.dumps({"material_id": "cif-text", "structure": Structure.from_dict(
+            dielectric_rows[0]["structure"]).to(fmt="cif"), "band_gap": 1.0}) + "\n")
+    entries = list(read_structures_json(path))
+    assert [e.id for e in entries] == [r["material_id"] for r in dielectric_rows[:3]] + ["line-5", "cif-text"]
+    assert entries[0].metadata["band_gap_ev"] == dielectric_rows[0]["band_gap"]
+    assert isinstance(entries[0].payload[1], str)  # the raw line travels, not a parsed dict
+    assert parse_payload(entries[0].payload) == Structure.from_dict(dielectric_rows[0]["structure"])
+    assert parse_payload(entries[4].payload).composition == parse_payload(entries[0].payload).composition
+    with pytest.raises(Exception):
+        parse_payload(entries[3].payload)

@@ -5,6 +5,7 @@ hundreds of thousands of files streams with flat memory and a bad file costs one
 ``rejected.csv`` line, not the run. A payload is one of
 - ``("dict", structure_dict)``: a pymatgen ``Structure.as_dict()``;
 - ``("text", fmt, text)``: CIF / POSCAR text;
+- ``("json_line", line, column)``: one line of a JSON Lines file, the structure in ``column``;
 - ``("file", path)``: a structure file on disk;
 - ``("zip", zip_path, member)``: a file inside a zip archive, read without extracting.
 Metadata holds what the corpus knows without the structure (``band_gap_ev``,
@@ -40,6 +41,11 @@ class CorpusEntry:
 def parse_payload(payload: tuple) -> Structure:
     """The structure a payload describes (raises on anything unreadable)."""
     kind = payload[0]
+    if kind == "json_line":
+        row = json.loads(payload[1])
+        return parse_payload(("text", "cif" if "_cell_length_a" in row[payload[2]] else "poscar",
+                              row[payload[2]]) if isinstance(row.get(payload[2]), str)
+                             else ("dict", row.get(payload[2])))
     if kind == "dict":
         if not isinstance(payload[1], dict):
             raise ValueError(f"structure is a {type(payload[1]).__name__}, not a dict")
@@ -105,11 +111,16 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
     holds a structure dict or CIF / POSCAR text; ``band_gap_column`` (eV) is optional and kept as
     ``band_gap_ev`` metadata (missing or non-finite: None).
     """
-    rows = _json_lines(path) if ".jsonl" in Path(path).name else table_rows(read_json(path))
-    for n, row in enumerate(rows):
+    streamed = ".jsonl" in Path(path).name
+    rows = _json_lines(path) if streamed else ((row, None) for row in table_rows(read_json(path)))
+    for n, (row, line) in enumerate(rows):
         raw = row.get(structure_column)
         mid = str(row.get(id_column, f"row-{n}"))
-        if isinstance(raw, str):
+        if line is not None:
+            # Keep the line, not the parsed dict: a chunk of 10k dicts of floats costs hundreds
+            # of MB and is copied into every forked worker; the worker parses the line again.
+            payload = ("json_line", line, structure_column)
+        elif isinstance(raw, str):
             payload = ("text", "cif" if "_cell_length_a" in raw else "poscar", raw)
         else:
             payload = ("dict", raw)
@@ -122,16 +133,17 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
         yield CorpusEntry(mid, payload, metadata)
 
 
-def _json_lines(path: str | Path) -> Iterator[dict[str, Any]]:
+def _json_lines(path: str | Path) -> Iterator[tuple[dict[str, Any], str]]:
+    """(parsed object, raw line) per non-empty line; an invalid line yields an empty object."""
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as handle:
         for n, line in enumerate(handle):
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError as err:
-                yield {"material_id": f"line-{n + 1}", "structure": f"invalid JSON line: {err}"}
+                yield json.loads(line), line
+            except json.JSONDecodeError:
+                yield {"material_id": f"line-{n + 1}"}, line
 
 
 GNOME_COLUMNS = {"Bandgap": "band_gap_ev", "Decomposition Energy Per Atom": "decomposition_energy_ev_atom",
