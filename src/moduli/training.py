@@ -1,4 +1,4 @@
-"""``train(cfg)``: one training run from a composed Hydra config to files in its run dir.
+"""``train(cfg)``: one training run (CGCNN or a descriptor baseline) from a Hydra config.
 
 Writes ``config.yaml`` (resolved), ``rejected.csv``, ``checkpoints/``, ``metrics.json``
 (train/val/test MAE and R² of the best-validation checkpoint, log10 GPa),
@@ -24,6 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from moduli.analysis.metrics import mae, r2
 from moduli.analysis.parity import parity_plot
+from moduli.baselines.descriptors import describe_all
+from moduli.baselines.models import baseline_pipeline
 from moduli.data.datamodule import CrystalGraphDataModule
 from moduli.data.records import TARGETS, write_rejections
 from moduli.models.api import CrystalModel
@@ -62,32 +64,75 @@ def build_module(cfg: DictConfig, datamodule: CrystalGraphDataModule) -> CGCNNMo
         loss=cfg.model.loss, atom_table=torch.from_numpy(table))
 
 
-def evaluate(model: CrystalModel, datamodule: CrystalGraphDataModule, out: Path) -> dict[str, float]:
-    """MAE / R² per split in target units; writes predictions CSVs and parity plots.
+def report_splits(out: Path, results: dict[str, tuple[list[str], np.ndarray, np.ndarray]],
+                  target: dict[str, str]) -> dict[str, float]:
+    """MAE / R² per split from (ids, targets, predictions); writes predictions CSVs and parity plots.
 
     Also reports ``dummy/{split}/mae``: the MAE of predicting the training mean, the floor any
     model has to beat.
     """
     metrics: dict[str, float] = {}
-    train_mean = float(np.mean([float(g.y) for g in datamodule.graphs["train"]]))
-    units = model.target.get("units", "")
+    train_mean = float(np.mean(results["train"][1]))
     for split in SPLITS:
-        graphs = datamodule.graphs[split]
-        target = [float(g.y) for g in graphs]
-        prediction = model.predict_graphs(graphs, datamodule.featurization)
-        write_predictions(out / "predictions" / f"{split}.csv", [g.id for g in graphs], target,
-                          prediction)
-        metrics[f"{split}/mae"] = mae(target, prediction) if graphs else float("nan")
-        metrics[f"{split}/r2"] = r2(target, prediction) if graphs else float("nan")
-        metrics[f"n/{split}"] = len(graphs)
-        metrics[f"dummy/{split}/mae"] = mae(target, np.full(len(target), train_mean))
-        parity_plot(target, prediction, out / f"parity_{split}.png",
-                    f"{model.target['name']} — {split}", units)
+        ids, truth, prediction = results[split]
+        write_predictions(out / "predictions" / f"{split}.csv", ids, truth, prediction)
+        metrics[f"{split}/mae"] = mae(truth, prediction) if len(ids) else float("nan")
+        metrics[f"{split}/r2"] = r2(truth, prediction) if len(ids) else float("nan")
+        metrics[f"n/{split}"] = len(ids)
+        metrics[f"dummy/{split}/mae"] = mae(truth, np.full(len(truth), train_mean))
+        parity_plot(truth, prediction, out / f"parity_{split}.png", f"{target['name']} — {split}",
+                    target.get("units", ""))
     return metrics
 
 
+def split_targets(datamodule: CrystalGraphDataModule, split: str) -> tuple[list[str], np.ndarray]:
+    graphs = datamodule.graphs[split]
+    return [g.id for g in graphs], np.array([float(g.y) for g in graphs])
+
+
+def fit_cgcnn(cfg: DictConfig, datamodule: CrystalGraphDataModule, loggers: list, callbacks: list,
+              out: Path) -> tuple[dict[str, tuple], dict[str, Any]]:
+    """Train CGCNN, test its best-validation checkpoint; (per-split results, extra metrics)."""
+    module = build_module(cfg, datamodule)
+    checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint)]
+    if not checkpoints:
+        raise ValueError("callbacks must include a ModelCheckpoint (monitor val/mae)")
+    with execution_whitelist(TRUSTED_TARGETS):
+        trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks)
+    trainer.fit(module, datamodule=datamodule)
+    best_path = checkpoints[0].best_model_path or checkpoints[0].last_model_path
+    trainer.test(module, datamodule=datamodule, ckpt_path=best_path)
+    best = CrystalModel.from_module(CGCNNModule.load_from_checkpoint(best_path, map_location="cpu"))
+    results = {}
+    for split in SPLITS:
+        ids, truth = split_targets(datamodule, split)
+        results[split] = (ids, truth, best.predict_graphs(datamodule.graphs[split],
+                                                          datamodule.featurization))
+    where = Path(best_path)
+    return results, {"best_checkpoint": str(where.relative_to(out)) if where.is_relative_to(out)
+                     else best_path}
+
+
+def fit_baseline(cfg: DictConfig, datamodule: CrystalGraphDataModule) -> dict[str, tuple]:
+    """Fit a descriptor baseline on the same split members as CGCNN; per-split results."""
+    with execution_whitelist(["sklearn.*", "xgboost.*"]):
+        pipeline = baseline_pipeline(instantiate(cfg.model.estimator))
+    data = {}
+    for split in SPLITS:
+        ids, truth = split_targets(datamodule, split)
+        data[split] = (ids, truth, describe_all([datamodule.records[i].structure for i in ids]))
+    pipeline.fit(data["train"][2], data["train"][1])
+    return {split: (ids, truth, pipeline.predict(features) if len(ids) else np.zeros(0))
+            for split, (ids, truth, features) in data.items()}
+
+
 def train(cfg: DictConfig) -> float:
-    """Fit, test the best checkpoint, write the run's files; return ``cfg.optimized_metric``."""
+    """Fit the configured model, write the run's files; return ``cfg.optimized_metric``.
+
+    ``model.kind`` is ``cgcnn`` (Lightning training, best-validation checkpoint) or ``baseline``
+    (a scikit-learn / XGBoost estimator on the paper's six descriptors); both see the same split
+    members and write the same files.
+    """
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -101,27 +146,20 @@ def train(cfg: DictConfig) -> float:
     write_rejections(datamodule.rejections, out / "rejected.csv")
     if datamodule.rejections:
         log.warning("%d inputs rejected, see %s", len(datamodule.rejections), out / "rejected.csv")
-
-    module = build_module(cfg, datamodule)
-    checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint)]
-    if not checkpoints:
-        raise ValueError("callbacks must include a ModelCheckpoint (monitor val/mae)")
-    with execution_whitelist(TRUSTED_TARGETS):
-        trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    target = {"name": cfg.data.target, **TARGETS[cfg.data.target]}
     try:
-        trainer.fit(module, datamodule=datamodule)
-        best_path = checkpoints[0].best_model_path or checkpoints[0].last_model_path
-        trainer.test(module, datamodule=datamodule, ckpt_path=best_path)
-
-        best = CrystalModel.from_module(CGCNNModule.load_from_checkpoint(best_path, map_location="cpu"))
-        metrics = evaluate(best, datamodule, out)
+        if cfg.model.kind == "cgcnn":
+            results, extra = fit_cgcnn(cfg, datamodule, loggers, callbacks, out)
+        elif cfg.model.kind == "baseline":
+            results, extra = fit_baseline(cfg, datamodule), {}
+        else:
+            raise ValueError(f"unknown model.kind {cfg.model.kind!r}: use cgcnn or baseline")
+        metrics = report_splits(out, results, target)
         metrics["n/rejected"] = len(datamodule.rejections)
-        write_json_atomic({**metrics, "best_checkpoint": str(Path(best_path).relative_to(out))
-                           if Path(best_path).is_relative_to(out) else best_path},
-                          out / "metrics.json")
-        log.info("best checkpoint %s: %s", best_path,
+        write_json_atomic({**metrics, **extra}, out / "metrics.json")
+        log.info("%s: %s", cfg.model.kind,
                  ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k.split("/")[0] in SPLITS))
         for logger in loggers:
             logger.log_metrics({f"final/{k}": v for k, v in metrics.items()})

@@ -11,7 +11,7 @@ import numpy as np
 from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
-from moduli.data.records import TARGETS, Rejection
+from moduli.data.records import TARGETS, Record, Rejection
 from moduli.data.sources import SourceResult
 from moduli.data.splits import Split, fold_split, official_matbench_test_folds, random_split
 from moduli.graphs.atom_features import AtomFeatureTable
@@ -50,6 +50,7 @@ class CrystalGraphDataModule(pl.LightningDataModule):
         self.rejections: list[Rejection] = []
         self.split_ids: Split = {}
         self.graphs: dict[str, list[Data]] = {}
+        self.records: dict[str, Record] = {}  # every usable record by id (baselines read these)
 
     @property
     def featurization(self):
@@ -68,6 +69,7 @@ class CrystalGraphDataModule(pl.LightningDataModule):
             folds = official_matbench_test_folds(self.matbench_task) if self.matbench_task else None
             self.split_ids = fold_split(ids, self.fold, self.seed, self.val_fraction, folds)
         graphs, featurize_rejections = self.featurizer.featurize(records, self.target)
+        self.records = {r.id: r for r in records}
         self.rejections = rejections + featurize_rejections
         by_id = {g.id: g for g in graphs}
         self.graphs = {split: [by_id[i] for i in members if i in by_id]

@@ -5,50 +5,16 @@ carried with the batch, so a broken file costs one line in ``rejected.csv``.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import moyopy
 import torch
 from torch.utils.data import Dataset
 from torch_geometric.data import Batch
 
+from moduli.data.symmetry import cell_description
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
 from moduli.predict.corpus import CorpusEntry, parse_payload
 from moduli.predict.screening import ScreenRules
-
-logging.getLogger("moyo").setLevel(logging.ERROR)  # it logs (and warns) per structure
-AMU_PER_A3_IN_G_CM3 = 1.66053906660  # 1 amu / Å^3 in g / cm^3
-CRYSTAL_SYSTEMS = ((2, "triclinic"), (15, "monoclinic"), (74, "orthorhombic"), (142, "tetragonal"),
-                   (167, "trigonal"), (194, "hexagonal"), (230, "cubic"))
-
-
-def crystal_system(spacegroup_number: int) -> str:
-    return next(name for last, name in CRYSTAL_SYSTEMS if spacegroup_number <= last)
-
-
-def cell_description(structure, symprec: float = 0.1) -> dict[str, Any]:
-    """Formula, primitive-cell atom count / volume / mass, density, space group, crystal system.
-
-    Symmetry and the primitive cell come from moyopy (the Rust successor of spglib, about 7x
-    faster here; ``symprec`` in Å, 0.1 as the Materials Project uses). If the search fails, the
-    given cell is described and the crystal system is 'unknown'.
-    """
-    n_cell = len(structure)
-    try:
-        dataset = moyopy.MoyoDataset(moyopy.Cell(structure.lattice.matrix.tolist(),
-                                                 structure.frac_coords.tolist(),
-                                                 list(structure.atomic_numbers)), symprec=symprec)
-        n_atoms, number = len(dataset.prim_std_cell.numbers), int(dataset.number)
-        system = crystal_system(number)
-    except Exception:  # noqa: BLE001 - no symmetry found: describe the cell as given
-        n_atoms, number, system = n_cell, None, "unknown"
-    composition = structure.composition
-    weight, volume, scale = float(composition.weight), float(structure.volume), n_atoms / n_cell
-    return {"formula": composition.reduced_formula, "n_atoms": n_atoms,
-            "density_g_cm3": weight * AMU_PER_A3_IN_G_CM3 / volume,
-            "volume_a3": volume * scale, "mass_amu": weight * scale,
-            "crystal_system": system, "spacegroup_number": number}
 
 
 class ChunkDataset(Dataset):
