@@ -1,0 +1,54 @@
+"""What a finished Optuna sweep leaves behind: best.yaml, history and importance files.
+
+Registered as a Hydra callback by ``hparams_search=cgcnn_optuna``; reads the study back from
+its storage, so the summary covers every trial of the study, from this and earlier runs.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+def summarize_study(study: optuna.Study, out: Path) -> dict[str, Any]:
+    """Write best.yaml, trials.csv, importance.yaml and Optuna's history / importance plots."""
+    out.mkdir(parents=True, exist_ok=True)
+    states = [t.state.name for t in study.trials]
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    summary: dict[str, Any] = {"study": study.study_name, "trials": len(states),
+                               "complete": len(complete), "failed": states.count("FAIL")}
+    study.trials_dataframe().to_csv(out / "trials.csv", index=False)
+    if complete:
+        best = study.best_trial
+        summary.update({"best_trial": best.number, "best_value": best.value,
+                        "best_params": best.params})
+        if len(complete) >= 2 and len({tuple(sorted(t.params.items())) for t in complete}) >= 2:
+            importance = optuna.importance.get_param_importances(study)
+            summary["importance"] = {k: float(v) for k, v in importance.items()}
+            optuna.visualization.plot_param_importances(study).write_html(out / "importance.html")
+        optuna.visualization.plot_optimization_history(study).write_html(out / "history.html")
+    (out / "best.yaml").write_text(yaml.safe_dump(summary, sort_keys=False))
+    return summary
+
+
+class StudySummary(Callback):
+    """Hydra callback: make the sweep dir (the study's SQLite file lives there) before the sweep
+    starts; after it, summarise the Optuna study in the sweep dir."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        Path(config.hydra.sweep.dir).mkdir(parents=True, exist_ok=True)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweeper = config.hydra.sweeper
+        study = optuna.load_study(study_name=sweeper.study_name, storage=sweeper.storage)
+        summary = summarize_study(study, Path(config.hydra.sweep.dir))
+        log.info("study %s: %d trials (%d complete, %d failed); best %s = %s with %s",
+                 summary["study"], summary["trials"], summary["complete"], summary["failed"],
+                 config.optimized_metric, summary.get("best_value"), summary.get("best_params"))
