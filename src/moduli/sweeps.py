@@ -32,9 +32,11 @@ def summarize_study(study: optuna.Study, out: Path) -> dict[str, Any]:
         if len(complete) >= 2 and len({tuple(sorted(t.params.items())) for t in complete}) >= 2:
             importance = optuna.importance.get_param_importances(study)
             summary["importance"] = {k: float(v) for k, v in importance.items()}
-            optuna.visualization.plot_param_importances(study).write_html(out / "importance.html")
-        optuna.visualization.plot_optimization_history(study).write_html(out / "history.html")
     (out / "best.yaml").write_text(yaml.safe_dump(summary, sort_keys=False))
+    if complete:  # Optuna's own plots last: they need plotly, the numbers above do not
+        optuna.visualization.plot_optimization_history(study).write_html(out / "history.html")
+        if "importance" in summary:
+            optuna.visualization.plot_param_importances(study).write_html(out / "importance.html")
     return summary
 
 
