@@ -140,7 +140,9 @@ def train(cfg: DictConfig) -> float:
 
     with execution_whitelist(TRUSTED_TARGETS):
         datamodule: CrystalGraphDataModule = instantiate(cfg.data)
-        loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
+        # An entry without _target_ holds settings for a logger that is not selected (e.g. the
+        # W&B group that hparams_search sets, under logger=csv): nothing to build.
+        loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if "_target_" in c]
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     datamodule.setup("fit")
     write_rejections(datamodule.rejections, out / "rejected.csv")
