@@ -6,10 +6,13 @@ its storage, so the summary covers every trial of the study, from this and earli
 from __future__ import annotations
 
 import logging
+import random
+import time
 from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
@@ -41,11 +44,28 @@ def summarize_study(study: optuna.Study, out: Path) -> dict[str, Any]:
 
 
 class StudySummary(Callback):
-    """Hydra callback: make the sweep dir (the study's SQLite file lives there) before the sweep
-    starts; after it, summarise the Optuna study in the sweep dir."""
+    """Hydra callback around an Optuna sweep.
+
+    Before: make the sweep dir (the study's SQLite file lives there) and create the study.
+    Two processes that create a new SQLite study at the same moment can both try to create its
+    tables, and one fails ("table studies already exists"); creating it here with retries
+    leaves the sweeper only to load it. After: summarise the study in the sweep dir.
+    """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         Path(config.hydra.sweep.dir).mkdir(parents=True, exist_ok=True)
+        sweeper = config.hydra.sweeper
+        if not sweeper.storage:
+            return
+        for attempt in range(10):
+            try:
+                optuna.create_study(study_name=sweeper.study_name, storage=sweeper.storage,
+                                    direction=str(sweeper.direction), load_if_exists=True)
+                return
+            except sqlalchemy.exc.OperationalError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.2 + random.random())
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweeper = config.hydra.sweeper
