@@ -143,5 +143,6 @@ def test_kill_and_resume_loses_and_duplicates_nothing(tmp_path, small_corpus, pr
     single = pd.read_parquet(single_run[0] / "predictions.parquet")
     assert table["id"].tolist() == single["id"].tolist()
     pd.testing.assert_frame_equal(table, single, check_exact=False, rtol=1e-5)
+    assert not list(out.glob(".screened_out.*"))  # the killed run's leftovers are gone
     log = (out / "predict.log").read_text()
     assert sum(f"chunk {int(name[6:11])}: already done" in log for name in done_before) == len(done_before)

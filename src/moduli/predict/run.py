@@ -75,8 +75,10 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[writer, progress],
                                           enable_checkpointing=False, enable_model_summary=False)
         entries = instantiate(cfg.corpus)()
-    is_main = trainer.global_rank == 0
-    screened_out = out / "screened_out.csv"
+    # Every process (one per DDP rank) streams and screens the whole corpus; each keeps its own
+    # list of screened-out inputs, and only rank 0's is used. Ranks are known for sure only after
+    # the first predict call has launched them, hence a per-process file name.
+    screened_out = out / f".screened_out.{os.getpid()}.csv"
     counts: Counter[str] = Counter()
     n_input, n_chunks, chunk = 0, 0, []
     started = time.perf_counter()
@@ -117,10 +119,26 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         if chunk:
             run_chunk(chunk)
     progress.close()
-    if not is_main:
+    if trainer.global_rank != 0:
+        screened_out.unlink(missing_ok=True)
         return {}
+    _remove_leftovers(out)
     return _finish(cfg, out, shard_dir, n_chunks, n_input, counts, rules, screened_out,
                    time.perf_counter() - started)
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Delete screened-out lists left by processes of killed runs (their pid no longer runs)."""
+    for path in out.glob(".screened_out.*.csv"):
+        pid = int(path.name.split(".")[2])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # a live process of another user
 
 
 def _finish(cfg, out: Path, shard_dir: Path, n_chunks: int, n_input: int, counts: Counter,
