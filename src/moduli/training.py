@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from moduli.analysis.metrics import mae, r2
+from moduli.atomic import atomic_write
 from moduli.analysis.parity import parity_plot
 from moduli.baselines.descriptors import describe_all
 from moduli.baselines.models import baseline_pipeline
@@ -37,20 +36,14 @@ log = logging.getLogger(__name__)
 TRUSTED_TARGETS = ["moduli.*", "lightning.pytorch.*"]
 
 
-def write_json_atomic(data: dict[str, Any], path: Path) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(data, tmp, indent=2, sort_keys=True)
-    os.replace(tmp.name, path)
-
-
 def write_predictions(path: Path, ids: list[str], target, prediction) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False,
-                                     newline="") as tmp:
-        writer = csv.writer(tmp)
-        writer.writerow(["id", "target", "prediction"])
-        writer.writerows(zip(ids, (f"{t:.6f}" for t in target), (f"{p:.6f}" for p in prediction)))
-    os.replace(tmp.name, path)
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["id", "target", "prediction"])
+            writer.writerows(zip(ids, (f"{t:.6f}" for t in target), (f"{p:.6f}" for p in prediction)))
+
+    atomic_write(path, write)
 
 
 def build_module(cfg: DictConfig, datamodule: CrystalGraphDataModule) -> CGCNNModule:
@@ -160,7 +153,8 @@ def train(cfg: DictConfig) -> float:
             raise ValueError(f"unknown model.kind {cfg.model.kind!r}: use cgcnn or baseline")
         metrics = report_splits(out, results, target)
         metrics["n/rejected"] = len(datamodule.rejections)
-        write_json_atomic({**metrics, **extra}, out / "metrics.json")
+        atomic_write(out / "metrics.json", lambda tmp: Path(tmp).write_text(
+            json.dumps({**metrics, **extra}, indent=2, sort_keys=True)))
         log.info("%s: %s", cfg.model.kind,
                  ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k.split("/")[0] in SPLITS))
         for logger in loggers:

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from moduli.data import assets
-from moduli.data.sources import (load_cif_folder, load_matbench, load_mp_elastic,
-                                 load_structures_json, moduli_problem, read_json)
+from moduli.data.sources import (load_cif_folder, load_matbench, load_structures_json, moduli_problem, read_json)
 
 
 def test_mp_elastic_union_cleaning_and_order(data_dir, mp_records):

@@ -108,7 +108,6 @@ def test_ensemble_reports_mean_and_std(tmp_path, small_corpus, pretrained, singl
 
 
 def test_checkpoint_for_the_wrong_modulus_is_refused(tmp_path, small_corpus, pretrained):
-    from moduli.models.api import CrystalModel
     from moduli.predict.ensemble import EnsemblePredictor
 
     shear = moduli.load_model(pretrained[1])

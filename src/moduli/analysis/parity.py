@@ -1,8 +1,6 @@
 """Parity plots: DFT vs predicted, with MAE and R² in the panel (the paper's Fig. 3)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from moduli.analysis.metrics import mae, r2  # noqa: E402
+from moduli.atomic import atomic_write  # noqa: E402
 
 
 def parity_plot(target: np.ndarray, prediction: np.ndarray, path: str | Path, title: str,
@@ -36,9 +35,7 @@ def parity_plot(target: np.ndarray, prediction: np.ndarray, path: str | Path, ti
             bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8})
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=path.suffix, delete=False) as tmp:
-        fig.savefig(tmp.name)
-    plt.close(fig)
-    os.replace(tmp.name, path)
-    return path
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".")))
+    finally:
+        plt.close(fig)

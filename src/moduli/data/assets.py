@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from moduli.atomic import atomic_write
 
 DATA_DIR_ENV = "MODULI_DATA_DIR"
 CACHE_DIR_ENV = "MODULI_CACHE_DIR"
@@ -125,17 +126,12 @@ def _verify(path: Path, asset: Asset) -> None:
 
 
 def _download(asset: Asset, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
-        try:
-            with urllib.request.urlopen(asset.url, timeout=30) as response:
-                shutil.copyfileobj(response, tmp)
-            tmp.close()
-            _verify(Path(tmp.name), asset)
-            os.replace(tmp.name, target)
-        finally:
-            if os.path.exists(tmp.name):
-                os.unlink(tmp.name)
+    def write(tmp: str) -> None:  # verified before it takes the asset's name
+        with urllib.request.urlopen(asset.url, timeout=30) as response, open(tmp, "wb") as out:
+            shutil.copyfileobj(response, out)
+        _verify(Path(tmp), asset)
+
+    atomic_write(target, write)
 
 
 def _missing_message(name: str, asset: Asset, dirs: list[Path], err: Exception | None) -> str:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pymatgen.core import Structure
+
+from moduli.atomic import atomic_write
 
 # Target names and what they are. Every target is stored as log10 of a modulus in GPa.
 TARGETS: dict[str, dict[str, str]] = {
@@ -36,13 +36,10 @@ class Rejection:
 
 def write_rejections(rejections: list[Rejection], path: str | Path) -> Path:
     """Write ``rejected.csv`` (id, stage, reason) atomically; an empty list writes the header only."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, newline="",
-                                     suffix=".tmp") as tmp:
-        writer = csv.writer(tmp)
-        writer.writerow(["id", "stage", "reason"])
-        for rejection in rejections:
-            writer.writerow([rejection.id, rejection.stage, rejection.reason])
-    os.replace(tmp.name, path)
-    return path
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["id", "stage", "reason"])
+            writer.writerows([r.id, r.stage, r.reason] for r in rejections)
+
+    return atomic_write(path, write)

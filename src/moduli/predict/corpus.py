@@ -26,6 +26,7 @@ from typing import Any
 
 from pymatgen.core import Structure
 
+from moduli.atomic import atomic_write
 from moduli.data.sources import read_json, table_rows
 
 STRUCTURE_SUFFIXES = (".cif", ".vasp", ".poscar")
@@ -222,8 +223,4 @@ def _download_mp(cache: Path, band_gap, exclude_elements, api_key_env: str, extr
     rows = [{"material_id": str(doc.material_id), "formula": doc.formula_pretty,
              "structure": doc.structure.as_dict(), "band_gap": doc.band_gap,
              "energy_above_hull": doc.energy_above_hull} for doc in docs]
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(cache.name + ".tmp")
-    with open(tmp, "w") as handle:
-        json.dump(rows, handle)
-    os.replace(tmp, cache)
+    atomic_write(cache, lambda tmp: Path(tmp).write_text(json.dumps(rows)))

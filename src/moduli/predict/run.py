@@ -29,7 +29,8 @@ from moduli.predict.ensemble import EnsemblePredictor
 from moduli.predict.progress import StructureProgress
 from moduli.predict.screening import ScreenRules
 from moduli.predict.worker import ChunkDataset, collate
-from moduli.predict.writer import ShardWriter, atomic_write, is_done, merge, write_marker
+from moduli.atomic import atomic_write
+from moduli.predict.writer import ShardWriter, is_done, merge, write_marker
 
 log = logging.getLogger(__name__)
 

@@ -13,28 +13,15 @@ skipped. The merge keeps one row per input (the distributed sampler pads ranks w
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from moduli.atomic import atomic_write
+
 REJECTED_COLUMNS = ["seq", "id", "stage", "reason"]
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` and rename the result to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def shard_path(shard_dir: Path, chunk: int, rank: int, kind: str) -> Path:
