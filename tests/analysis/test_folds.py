@@ -36,5 +36,5 @@ def test_gather_and_summary_match_the_metrics_files(fold_runs, capsys):
         assert summary.loc[name, "folds"] == "0,1,2"
     out = fold_runs / "summary.md"
     main([str(fold_runs), "--out", str(out)])
-    assert "| log10_g_vrh | DecisionTreeRegressor | 0,1,2 |" in out.read_text()
+    assert "| log10_g_vrh | DecisionTreeRegressor | train | 0,1,2 |" in out.read_text()
     assert capsys.readouterr().out.strip() == out.read_text().strip()
