@@ -22,14 +22,15 @@ import yaml
 from moduli.analysis.matbench_results import write_matbench_results
 from moduli.atomic import atomic_write
 
-METRICS = ("test/mae", "test/r2", "val/mae", "train/mae")  # metrics.json keys; columns use "_"
+METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2"))  # columns use "_"
 
 
 def run_record(run_dir: Path) -> dict:
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
     model = config["model"]
-    name = "cgcnn" if model.get("kind") == "cgcnn" else model["estimator"]["_target_"].rsplit(".", 1)[-1]
+    # Baselines name their estimator; CGCNN configs have none (older ones also lack model.kind).
+    name = model["estimator"]["_target_"].rsplit(".", 1)[-1] if "estimator" in model else "cgcnn"
     return {"target": config["data"]["target"], "model": name, "setting": config.get("task_name", ""),
             "fold": config["data"]["fold"], "matbench_task": config["data"].get("matbench_task"),
             "run": str(run_dir), **{k.replace("/", "_"): metrics[k] for k in METRICS}}
