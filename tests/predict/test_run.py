@@ -145,3 +145,19 @@ def test_kill_and_resume_loses_and_duplicates_nothing(tmp_path, small_corpus, pr
     assert not list(out.glob(".screened_out.*"))  # the killed run's leftovers are gone
     log = (out / "predict.log").read_text()
     assert sum(f"chunk {int(name[6:11])}: already done" in log for name in done_before) == len(done_before)
+
+
+def test_figures_are_written_and_logged_to_wandb_as_images(single_run):
+    out, summary = single_run
+    table = pd.read_parquet(out / "predictions.parquet")
+    figures = out / "figures"
+    names = {p.name for p in figures.iterdir()}
+    for stem in ("crystal_systems", "atoms_per_cell", "element_frequency", "periodic_table", "moduli_map",
+                 "moduli_by_system", "derived"):
+        assert {f"corpus_{stem}.png", f"corpus_{stem}.svg"} <= names
+    text = (figures / "summary.md").read_text()
+    assert f"| all | {len(table)} |" in text  # the moduli-by-system table
+    for system, n in table["crystal_system"].value_counts().items():
+        assert f"| {system} | {n} |" in text
+    logged = sorted(p.name for p in out.glob("wandb/offline-run-*/files/media/images/figures/*.png"))
+    assert len(logged) == 7 and all(name.startswith("corpus_") for name in logged)

@@ -74,7 +74,7 @@ def add_structure_table(report: Report, table: pd.DataFrame, label: str, what: s
     counts = statistics.crystal_system_counts(table)
     report.add(f"{label}: crystal systems", dataset_figures.plot_crystal_systems(
         counts, f"{stem}_crystal_systems", f"{what}: crystal systems (n = {len(table):,})"),
-        markdown_table(counts, 3))
+        markdown_table(counts))
     atoms = statistics.atoms_per_cell_counts(table)
     report.add(f"{label}: atoms in the primitive cell", dataset_figures.plot_atoms_per_cell(
         atoms, f"{stem}_atoms_per_cell", what), markdown_table(atoms))
@@ -83,7 +83,7 @@ def add_structure_table(report: Report, table: pd.DataFrame, label: str, what: s
                                                    f"{what}: structures containing each element")
     files += dataset_figures.plot_periodic_table(elements, f"{stem}_periodic_table",
                                                  f"{what}: structures containing each element")
-    report.add(f"{label}: element frequency ({len(elements)} elements)", files, markdown_table(elements, 3))
+    report.add(f"{label}: element frequency ({len(elements)} elements)", files, markdown_table(elements))
     if {"bulk_modulus_gpa", "shear_modulus_gpa"} <= set(table.columns):
         files = moduli_maps.plot_moduli_map(table, f"{stem}_moduli_map", f"{what}: G vs B")
         files += moduli_maps.plot_moduli_by_system(table, f"{stem}_moduli_by_system", what)
@@ -112,6 +112,21 @@ def add_runs(report: Report, roots: list[str], scale: str) -> None:
     report.add("model comparison (mean ± std over folds, log10 GPa)",
                comparison.plot_model_comparison(table, report.out / "model_comparison"),
                markdown_table(table))
+
+
+def log_to_wandb(files: list[Path], key: str, **init) -> None:
+    """Log the PNGs among ``files`` as W&B images under ``key/<file stem>`` in a run of their own.
+
+    ``init`` goes to ``wandb.init`` (project, name, mode, dir, ...); offline runs are synced later
+    with ``wandb sync``.
+    """
+    import wandb
+
+    run = wandb.init(**init)
+    try:
+        run.log({f"{key}/{f.stem}": wandb.Image(str(f), caption=f.stem) for f in files if f.suffix == ".png"})
+    finally:
+        run.finish()
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -2,7 +2,8 @@
 
 Writes into the run dir: ``predictions.parquet`` (and ``predictions.csv`` with
 ``write_csv=true``), ``rejected.csv`` (id, stage, reason), ``screening.json`` (rules and the
-count left after each stage) and ``shards/`` (per-chunk, per-rank pieces that make the run
+count left after each stage), ``figures/`` (corpus statistics, moduli maps and derived-property
+distributions as PNG + SVG with ``summary.md``; also logged to W&B as images) and ``shards/`` (per-chunk, per-rank pieces that make the run
 resumable). Runs on one CPU or, through Lightning DDP, on many devices.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hydra.utils import execution_whitelist, instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
+from moduli.analysis.report import Report, add_structure_table, log_to_wandb
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.api import load_model
 from moduli.predict.ensemble import EnsemblePredictor
@@ -171,4 +173,12 @@ def _finish(cfg, out: Path, shard_dir: Path, n_chunks: int, n_input: int, counts
     log.info("radioactive list: %s", ", ".join(rules.radioactive or []) or "(none)")
     log.info("%d predictions in %s (%.1f s, %.0f inputs/s)", len(table), out / "predictions.parquet",
              seconds, n_input / max(seconds, 1e-9))
+    if cfg.figures and len(table):
+        report = Report(out / "figures")
+        add_structure_table(report, table, "corpus", f"{cfg.task_name}: {out.name}")
+        log.info("figures: %s", report.write())
+        if cfg.wandb.mode != "disabled":
+            log_to_wandb(report.files, key="figures", project=cfg.wandb.project, mode=cfg.wandb.mode,
+                         name=f"{cfg.task_name}-{out.name}", group=cfg.wandb.group or None,
+                         dir=str(out), job_type="predict", config={"screening": summary})
     return summary
