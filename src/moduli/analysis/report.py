@@ -95,10 +95,14 @@ def add_structure_table(report: Report, table: pd.DataFrame, label: str, what: s
             table, f"{stem}_derived", f"{what}: derived properties"), markdown_table(derived))
 
 
-def add_runs(report: Report, roots: list[str], scale: str) -> None:
-    """Parity plots of the CGCNN runs and the model comparison over all runs under ``roots``."""
+def add_runs(report: Report, roots: list[str], scale: str, parity_folds: list[int] | None = None) -> None:
+    """Parity plots of the CGCNN runs (of ``parity_folds``; None: all) and the model comparison
+    over all runs under ``roots``."""
     runs = gather(roots)
-    for run in runs[runs["model"] == "cgcnn"].itertuples():
+    cgcnn = runs[runs["model"] == "cgcnn"]
+    if parity_folds is not None:
+        cgcnn = cgcnn[cgcnn["fold"].isin(parity_folds)]
+    for run in cgcnn.itertuples():
         splits = {}
         for split in comparison.SPLITS:
             frame = pd.read_csv(Path(run.run) / "predictions" / f"{split}.csv")
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--data-dir", help="where the data files are (default: MODULI_DATA_DIR)")
     parser.add_argument("--runs", action="append", default=[], help="training run dirs or folders of them")
     parser.add_argument("--scale", choices=sorted(SCALES), default="log10", help="parity plot axes")
+    parser.add_argument("--parity-fold", type=int, action="append", dest="parity_folds",
+                        help="parity plots only for the CGCNN runs of this fold (repeatable; default: all)")
     args = parser.parse_args(argv)
     if not (args.predictions or args.dataset or args.runs):
         parser.error("give at least one of --predictions, --dataset, --runs")
@@ -150,7 +156,7 @@ def main(argv: list[str] | None = None) -> Path:
         add_structure_table(report, statistics.structure_table(load_dataset(name, args.data_dir)), name,
                             f"{name} (DFT)")
     if args.runs:
-        add_runs(report, args.runs, args.scale)
+        add_runs(report, args.runs, args.scale, args.parity_folds)
     path = report.write()
     print(f"wrote {len(report.files)} figure files and {path}")
     return path

@@ -30,7 +30,7 @@ def save_figure(fig, stem: str | Path, formats: tuple[str, ...] = FORMATS) -> li
     stem = Path(stem)
     try:
         return [atomic_write(stem.with_suffix(f".{fmt}"),
-                             lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=200))
+                             lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=160))
                 for fmt in formats]
     finally:
         plt.close(fig)
