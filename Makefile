@@ -37,6 +37,7 @@ test-all: install
 benchmark: install
 	$(PY) benchmarks/featurize.py
 	$(PY) benchmarks/predict.py
+	$(PY) benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) logs .pytest_cache
