@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 from pymatgen.core import Element
 
 from moduli.analysis.style import SYSTEM_COLORS, save_figure
@@ -39,6 +40,7 @@ def plot_atoms_per_cell(counts: pd.DataFrame, stem: str | Path, title: str) -> l
     ax.bar(counts["n_atoms"], counts["count"], width=0.9, color="#1f77b4")
     ax.set_yscale("log")
     ax.set_xlabel("atoms in the primitive cell")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("structures")
     ax.set_xlim(0, max(int(counts["n_atoms"].max()), 1) + 1)
     total = int(counts["count"].sum())

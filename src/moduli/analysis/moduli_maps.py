@@ -162,12 +162,15 @@ def plot_derived_distributions(table: pd.DataFrame, stem: str | Path, title: str
         ax.set_xlabel(f"{label} ({units})" if units else label)
         ax.set_ylabel("structures")
         shown = f"{median:,.0f}" if abs(median) >= 100 else f"{median:.3g}"
-        ax.text(0.97, 0.95, f"median {shown} {units}".strip(), transform=ax.transAxes,
-                ha="right", va="top", fontsize=8, bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8})
+        note = f"median {shown} {units}".strip()
         if column == "pugh_ratio":
             ax.axvline(DUCTILE_PUGH, color="red", lw=1)
-            ax.text(DUCTILE_PUGH, 0.5, " 1.75: ductile →", transform=ax.get_xaxis_transform(),
-                    color="red", fontsize=7, ha="left")
+            note += f"\nred: B/G = 1.75\n{100 * (values > DUCTILE_PUGH).mean():.0f} % above (ductile)"
+        # the note goes on the side away from the bulk of the distribution
+        low, high = ax.get_xlim()
+        right = median < (low + high) / 2
+        ax.text(0.97 if right else 0.03, 0.95, note, transform=ax.transAxes, ha="right" if right else "left",
+                va="top", fontsize=8, bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8})
         ax.spines[["top", "right"]].set_visible(False)
     for ax in list(axes.flat)[len(present):]:
         ax.axis("off")
