@@ -33,7 +33,7 @@ def run_record(run_dir: Path) -> dict:
     name = model["estimator"]["_target_"].rsplit(".", 1)[-1] if "estimator" in model else "cgcnn"
     return {"target": config["data"]["target"], "model": name, "setting": config.get("task_name", ""),
             "fold": config["data"]["fold"], "matbench_task": config["data"].get("matbench_task"),
-            "run": str(run_dir), **{k.replace("/", "_"): metrics[k] for k in METRICS}}
+            "run": str(run_dir), **{k.replace("/", "_"): metrics.get(k, float("nan")) for k in METRICS}}
 
 
 def gather(roots: Iterable[str | Path]) -> pd.DataFrame:
