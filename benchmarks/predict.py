@@ -3,7 +3,7 @@
 Corpora are real structures (WBM + matminer dielectric, 2,028 in all) replicated with small
 random displacements (0.01 Å rms per coordinate) up to the size, written as JSON Lines
 (``.jsonl.gz``, streamed) and as a folder of CIF files. Each size runs ``predict.py`` in a fresh
-process (screen=none, bulk + shear models) while a sampler adds up the RSS of the whole process
+process (screen=none, bulk + shear models, figures=false: benchmarks/report.py times those) while a sampler adds up the RSS of the whole process
 tree (main + DataLoader workers) every 0.1 s.
 
 Prints, per format and size: wall time of the whole command (imports included), the pipeline's
@@ -74,7 +74,7 @@ def write_cifs(folder: Path, bases, n: int) -> None:
 
 def run(out: Path, corpus_args: list[str], bulk: str, shear: str, workers: int) -> dict:
     command = [sys.executable, "predict.py", *corpus_args, "screen=none", f"ckpt.bulk={bulk}",
-               f"ckpt.shear={shear}", f"hydra.run.dir={out}", "progress=false",
+               f"ckpt.shear={shear}", f"hydra.run.dir={out}", "progress=false", "figures=false",
                f"num_workers={workers}"]
     start = time.perf_counter()
     process = psutil.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -29,7 +29,7 @@ def compose_predict(*overrides):
 def run_cli(out, corpus, bulk, shear, *extra, wait=True):
     command = [sys.executable, "predict.py", f"corpus.path={corpus}", f"ckpt.bulk={bulk}",
                f"ckpt.shear={shear}", f"hydra.run.dir={out}", "progress=false",
-               *extra]
+               "figures=false", *extra]  # figures are tested on single_run
     if not wait:
         return subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
@@ -95,7 +95,7 @@ def test_ensemble_reports_mean_and_std(tmp_path, small_corpus, pretrained, singl
     out = tmp_path / "ensemble"
     cfg = compose_predict(f"corpus.path={small_corpus[0]}", f"ckpt.bulk=[{pretrained[0]},{pretrained[0]}]",
                           f"ckpt.shear=[{pretrained[1]},{pretrained[0]}]", f"paths.output_dir={out}",
-                          "num_workers=0", "progress=false")
+                          "num_workers=0", "progress=false", "figures=false")
     predict(cfg)
     table = pd.read_parquet(out / "predictions.parquet")
     single = pd.read_parquet(single_run[0] / "predictions.parquet")
