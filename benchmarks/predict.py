@@ -3,8 +3,9 @@
 Corpora are real structures (WBM + matminer dielectric, 2,028 in all) replicated with small
 random displacements (0.01 Å rms per coordinate) up to the size, written as JSON Lines
 (``.jsonl.gz``, streamed) and as a folder of CIF files. Each size runs ``predict.py`` in a fresh
-process (screen=none, bulk + shear models, figures=false: benchmarks/report.py times those) while a sampler adds up the RSS of the whole process
-tree (main + DataLoader workers) every 0.1 s.
+process (screen=none, bulk + shear models, figures=false: benchmarks/report.py times those)
+while a sampler adds up the RSS of the whole process tree (main + DataLoader workers) every
+0.1 s.
 
 Prints, per format and size: wall time of the whole command (imports included), the pipeline's
 own time from screening.json, structures/s for both, and peak memory. Goals on 2 cores:
