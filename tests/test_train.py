@@ -58,6 +58,8 @@ def test_train_writes_every_file(trained_run):
     assert (out / "checkpoints" / "last.ckpt").is_file()
     assert (out / metrics["best_checkpoint"]).is_file()
     assert list((out / "wandb").glob("offline-run-*")), "no offline W&B run written"
+    images = list((out / "wandb").glob("offline-run-*/files/media/images/parity_*.png"))
+    assert len(images) == len(SPLITS), "parity plots not logged to W&B as images"
     assert "log10_g_vrh" in (out / "config.yaml").read_text()
 
 
