@@ -62,3 +62,21 @@ def rocksalt():
 
     return Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"],
                                      [[0, 0, 0], [0.5, 0.5, 0.5]])
+
+
+@pytest.fixture(scope="session")
+def training_runs(tmp_path_factory):
+    """Tiny real training runs (120 mp_elastic records): CGCNN (1 epoch), decision tree, dummy; folds 0, 1."""
+    from hydra import compose, initialize_config_dir
+
+    from moduli.training import train
+
+    root = tmp_path_factory.mktemp("runs")
+    for model, extra in (("cgcnn", ["trainer.max_epochs=1", "data.batch_size=32"]), ("dt", []), ("dummy", [])):
+        for fold in (0, 1):
+            with initialize_config_dir(str(REPO / "conf")):
+                cfg = compose("train", overrides=[f"model={model}", f"data.fold={fold}", "data.limit=120",
+                                                  "logger=none", "trainer.enable_progress_bar=false",
+                                                  f"paths.output_dir={root / f'{model}_{fold}'}", *extra])
+            train(cfg)
+    return root

@@ -1,39 +1,28 @@
 """notebooks/paper_figures.ipynb runs top to bottom on small real outputs (headless kernel)."""
-import os
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 from nbclient import NotebookClient
 
-from moduli.training import train
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def small_outputs(tmp_path_factory):
-    """A 300-row slice of the recorded WBM prediction run and two tiny real training runs."""
-    root = tmp_path_factory.mktemp("nb")
-    predictions = root / "predictions.csv"
+def predictions(tmp_path_factory):
+    """A 300-row slice of the recorded WBM prediction run."""
+    path = tmp_path_factory.mktemp("nb") / "predictions.csv"
     pd.read_parquet(REPO / "experiments/2026-11-24_predict_screened/wbm/predictions.parquet").iloc[:300] \
-        .to_csv(predictions, index=False)
-    for model, extra in (("cgcnn", ["trainer.max_epochs=1"]), ("dt", [])):
-        with initialize_config_dir(str(REPO / "conf")):
-            cfg = compose("train", overrides=[f"model={model}", "data.fold=0", "data.limit=100", "logger=none",
-                                              "trainer.enable_progress_bar=false",
-                                              f"paths.output_dir={root / 'runs' / model}", *extra])
-        train(cfg)
-    return root, predictions
+        .to_csv(path, index=False)
+    return path
 
 
-def test_paper_figures_notebook_executes(small_outputs, monkeypatch):
-    root, predictions = small_outputs
-    out = root / "figures"
+def test_paper_figures_notebook_executes(predictions, training_runs, tmp_path, monkeypatch):
+    root, out = tmp_path, tmp_path / "figures"
     for name, value in (("MODULI_REPO", REPO), ("MODULI_NB_PREDICTIONS", predictions),
-                        ("MODULI_NB_RUNS", root / "runs"), ("MODULI_NB_OUT", out)):
+                        ("MODULI_NB_RUNS", training_runs), ("MODULI_NB_OUT", out)):
         monkeypatch.setenv(name, str(value))
     notebook = nbformat.read(REPO / "notebooks" / "paper_figures.ipynb", as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",

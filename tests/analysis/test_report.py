@@ -15,12 +15,10 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from moduli.analysis.report import main
 from moduli.analysis.statistics import structure_table
-from moduli.training import train
 
 REPO = Path(__file__).resolve().parents[2]
 PREDICTIONS = REPO / "experiments" / "2026-11-24_predict_screened" / "wbm" / "predictions.parquet"
@@ -102,19 +100,6 @@ def test_corpus_figures_render_and_counts_match(corpus_report):
     assert number(rows["debye_temperature_k"]["median"]) == pytest.approx(
         np.median(table["debye_temperature_k"]), rel=1e-3)
     assert number(rows["poisson_ratio"]["p95"]) == pytest.approx(np.quantile(table["poisson_ratio"], 0.95), rel=1e-3)
-
-
-@pytest.fixture(scope="module")
-def training_runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    for model, extra in (("cgcnn", ["trainer.max_epochs=2", "data.batch_size=32"]), ("dt", []), ("dummy", [])):
-        for fold in (0, 1):
-            with initialize_config_dir(str(REPO / "conf")):
-                cfg = compose("train", overrides=[f"model={model}", f"data.fold={fold}", "data.limit=120",
-                                                  "logger=none", "trainer.enable_progress_bar=false",
-                                                  f"paths.output_dir={root / f'{model}_{fold}'}", *extra])
-            train(cfg)
-    return root
 
 
 @pytest.mark.parametrize("scale", ["log10", "gpa"])
