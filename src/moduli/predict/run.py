@@ -3,8 +3,8 @@
 Writes into the run dir: ``predictions.parquet`` (and ``predictions.csv`` with
 ``write_csv=true``), ``rejected.csv`` (id, stage, reason), ``screening.json`` (rules and the
 count left after each stage), ``figures/`` (corpus statistics, moduli maps and derived-property
-distributions as PNG + SVG with ``summary.md``; also logged to W&B as images) and ``shards/`` (per-chunk, per-rank pieces that make the run
-resumable). Runs on one CPU or, through Lightning DDP, on many devices.
+distributions as PNG + SVG with ``summary.md``; also logged to W&B as images) and ``shards/``
+(per-chunk, per-rank pieces that make the run resumable). Runs on one CPU or, through Lightning DDP, on many devices.
 """
 from __future__ import annotations
 
@@ -174,6 +174,14 @@ def _finish(cfg, out: Path, shard_dir: Path, n_chunks: int, n_input: int, counts
     log.info("%d predictions in %s (%.1f s, %.0f inputs/s)", len(table), out / "predictions.parquet",
              seconds, n_input / max(seconds, 1e-9))
     if cfg.figures and len(table):
+        _figures(cfg, out, table, summary)
+    return summary
+
+
+def _figures(cfg, out: Path, table: pd.DataFrame, summary: dict[str, Any]) -> None:
+    """Corpus figures into ``figures/`` and W&B. The predictions are complete by now, so a
+    failure here (a plotting or W&B error) is logged as an error rather than failing the run."""
+    try:
         report = Report(out / "figures")
         add_structure_table(report, table, "corpus", f"{cfg.task_name}: {out.name}")
         log.info("figures: %s", report.write())
@@ -181,4 +189,5 @@ def _finish(cfg, out: Path, shard_dir: Path, n_chunks: int, n_input: int, counts
             log_to_wandb(report.files, key="figures", project=cfg.wandb.project, mode=cfg.wandb.mode,
                          name=f"{cfg.task_name}-{out.name}", group=cfg.wandb.group or None,
                          dir=str(out), job_type="predict", config={"screening": summary})
-    return summary
+    except Exception as err:  # noqa: BLE001 - the predictions above stay valid
+        log.error("figures failed (predictions.parquet is complete): %s: %s", type(err).__name__, err)
