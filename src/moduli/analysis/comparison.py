@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from moduli.analysis.style import save_figure
+from moduli.models.module import SPLITS
 
-SPLITS = ("train", "val", "test")
 SPLIT_COLORS = {"train": "#9ecae1", "val": "#4292c6", "test": "#08306b"}
 MODEL_NAMES = {"cgcnn": "CGCNN", "XGBRegressor": "XGBoost", "RandomForestRegressor": "random forest",
                "GradientBoostingRegressor": "gradient boosting", "SVR": "SVR",
