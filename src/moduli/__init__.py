@@ -1,5 +1,13 @@
-"""moduli: CGCNN for elastic moduli of inorganic crystals (PyG + Lightning + Hydra)."""
-from moduli.models.api import CrystalModel, load_model
+"""moduli: CGCNN for elastic moduli of inorganic crystals (PyG + Lightning + Hydra).
 
-__all__ = ["CrystalModel", "load_model"]
+    import moduli
+    table = moduli.predict(structures)          # B, G, their std, derived properties
+    model = moduli.load_model("mp-elastic-k")   # a bundled ensemble, or a checkpoint path
+"""
+from moduli import predict  # callable: moduli.predict(structures, ids=None) -> DataFrame
+from moduli.models.api import CrystalModel
+from moduli.models.ensemble import EnsembleModel
+from moduli.models.registry import available_models, load_model
+
+__all__ = ["CrystalModel", "EnsembleModel", "available_models", "load_model", "predict"]
 __version__ = "0.1.0"

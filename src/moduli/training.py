@@ -72,7 +72,8 @@ def report_splits(out: Path, results: dict[str, tuple[list[str], np.ndarray, np.
         metrics[f"{split}/mae"] = mae(truth, prediction) if len(ids) else float("nan")
         metrics[f"{split}/r2"] = r2(truth, prediction) if len(ids) else float("nan")
         metrics[f"n/{split}"] = len(ids)
-        metrics[f"dummy/{split}/mae"] = mae(truth, np.full(len(truth), train_mean))
+        metrics[f"dummy/{split}/mae"] = (mae(truth, np.full(len(truth), train_mean)) if len(ids)
+                                         else float("nan"))
         parity_plot(truth, prediction, out / f"parity_{split}.png", f"{target['name']} — {split}",
                     target.get("units", ""))
     return metrics

@@ -108,12 +108,13 @@ def test_ensemble_reports_mean_and_std(tmp_path, small_corpus, pretrained, singl
 
 
 def test_checkpoint_for_the_wrong_modulus_is_refused(tmp_path, small_corpus, pretrained):
+    from moduli.models.ensemble import EnsembleModel
     from moduli.predict.ensemble import EnsemblePredictor
 
     shear = moduli.load_model(pretrained[1])
     shear.target = {"name": "log10_g_vrh", "units": "log10(GPa)"}
     with pytest.raises(ValueError, match="given for bulk predicts log10_g_vrh"):
-        EnsemblePredictor({"bulk": [shear], "shear": [shear]})
+        EnsemblePredictor({"bulk": EnsembleModel([shear]), "shear": EnsembleModel([shear])})
 
 
 def test_two_cpu_processes_give_the_same_rows_as_one(tmp_path, small_corpus, pretrained, single_run):

@@ -1,16 +1,23 @@
-"""The public Python API: ``moduli.load_model(path).predict(structures)``."""
+"""One trained network ready to predict, and the safe way to read any checkpoint file.
+
+Every checkpoint (native Lightning ``.ckpt``, the slim files bundled with the package, the
+original CGCNN ``.pth.tar``) is read with torch's ``weights_only=True`` loader: tensors and
+plain containers only, so a crafted file cannot run code when it is opened.
+"""
 from __future__ import annotations
 
+import pickle
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from pymatgen.core import Structure
 from torch_geometric.data import Batch, Data
 
-from moduli.data.records import Record
+from moduli.data.records import Record, Rejection
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, Featurization
 from moduli.models.cgcnn import CGCNN
@@ -31,17 +38,19 @@ class CrystalModel:
                                                  featurization.gaussian_step)
 
     @torch.no_grad()
+    def predict_batch(self, batch: Batch) -> np.ndarray:
+        """Predictions (target units, float64) for one PyG batch of graphs on the net's device."""
+        scaled = self.net(batch).double().cpu().numpy()
+        return scaled * self.normalizer["std"] + self.normalizer["mean"]
+
     def predict_graphs(self, graphs: Sequence[Data], featurization: Featurization,
                        batch_size: int = 256) -> np.ndarray:
         """Predictions (target units) for graphs built under ``featurization``, which must match."""
         self.featurization.check_compatible(featurization)
         device = next(self.net.parameters()).device
-        out = []
-        for start in range(0, len(graphs), batch_size):
-            batch = Batch.from_data_list(list(graphs[start:start + batch_size])).to(device)
-            out.append(self.net(batch).cpu().numpy())
-        scaled = np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-        return scaled * self.normalizer["std"] + self.normalizer["mean"]
+        out = [self.predict_batch(Batch.from_data_list(list(graphs[start:start + batch_size])).to(device))
+               for start in range(0, len(graphs), batch_size)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float64)
 
     def predict(self, structures: Sequence[Structure], batch_size: int = 256) -> np.ndarray:
         """One prediction per structure in the target's units (log10 GPa).
@@ -49,14 +58,12 @@ class CrystalModel:
         A structure the featuriser rejects (disorder, unknown element, overlapping atoms) gets
         NaN and a warning that names it and the reason.
         """
-        records = [Record(str(i), s) for i, s in enumerate(structures)]
-        graphs, rejections = self.featurizer.featurize(records)
-        result = np.full(len(records), np.nan, dtype=np.float64)
+        graphs, rejections = featurize_for_prediction(self.featurizer, structures)
+        result = np.full(len(structures), np.nan, dtype=np.float64)
         if graphs:
             result[[int(g.id) for g in graphs]] = self.predict_graphs(
                 graphs, self.featurizer.params, batch_size)
-        for rejection in rejections:
-            warnings.warn(f"structure {rejection.id} not predicted: {rejection.reason}", stacklevel=2)
+        warn_rejected(rejections)
         return result
 
     @classmethod
@@ -75,17 +82,52 @@ class CrystalModel:
         return self
 
 
-def load_model(path: str | Path, data_dir: str | Path | None = None) -> CrystalModel:
-    """Load a native (Lightning) checkpoint or an original CGCNN ``.pth.tar`` for prediction.
+def featurize_for_prediction(featurizer: CrystalGraphFeaturizer, structures: Sequence[Structure]
+                             ) -> tuple[list[Data], list[Rejection]]:
+    """Graphs of ``structures`` whose ``id`` is the structure's position, and the rejections."""
+    return featurizer.featurize([Record(str(i), s) for i, s in enumerate(structures)])
+
+
+def warn_rejected(rejections: list[Rejection]) -> None:
+    for rejection in rejections:
+        warnings.warn(f"structure {rejection.id} not predicted: {rejection.reason}", stacklevel=3)
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The contents of a checkpoint file, read with ``weights_only=True`` (no code can run).
+
+    A missing file raises :class:`FileNotFoundError`; a file that needs anything beyond tensors
+    and plain containers is refused with a :class:`ValueError` naming it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file at {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"refused to load {path}: it holds Python objects other than tensors and "
+                         f"plain containers, and unpickling them could run code ({first})") from err
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f"{path} is not a checkpoint (a {type(checkpoint).__name__}, not a dict)")
+    return checkpoint
+
+
+def load_checkpoint(path: str | Path, data_dir: str | Path | None = None) -> CrystalModel:
+    """A native (Lightning or bundled) checkpoint or an original CGCNN ``.pth.tar``, for prediction.
 
     ``data_dir`` is only used for original checkpoints, to find CGCNN's ``atom_init.json``.
     """
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    checkpoint = read_checkpoint(path)
     if is_original_checkpoint(checkpoint):
         table = AtomFeatureTable.cgcnn(data_dir)
-        net, normalizer, featurization = load_original(path, table)
+        net, normalizer, featurization = load_original(checkpoint, table, str(path))
         target = {"name": "log10_modulus", "units": "log10(GPa)"}
         return CrystalModel(net, normalizer, featurization, target, table)
+    if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
+        raise ValueError(f"{path} is neither a moduli checkpoint nor an original CGCNN one")
     from moduli.models.module import CGCNNModule
 
-    return CrystalModel.from_module(CGCNNModule.load_from_checkpoint(path, map_location="cpu"))
+    module = CGCNNModule(**checkpoint["hyper_parameters"])
+    module.load_state_dict(checkpoint["state_dict"])
+    return CrystalModel.from_module(module)

@@ -7,7 +7,6 @@ weight shapes, its normaliser from the checkpoint. Its featurisation is CGCNN's 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import torch
 
@@ -30,17 +29,19 @@ def original_net_sizes(state_dict: dict[str, torch.Tensor]) -> dict[str, int]:
             "h_fea_len": state_dict["conv_to_fc.weight"].shape[0], "n_h": 1 + len(fc_ids)}
 
 
-def load_original(path: str | Path, atom_table: AtomFeatureTable
+def load_original(checkpoint: dict, atom_table: AtomFeatureTable, source: str = "checkpoint"
                   ) -> tuple[CGCNN, dict[str, float], Featurization]:
-    """(network in eval mode, normaliser {mean, std}, featurisation) of an original checkpoint."""
-    # Legacy pickle of plain tensors and an OrderedDict; the original saved 'args' as a dict too.
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    """(network in eval mode, normaliser {mean, std}, featurisation) of an original checkpoint.
+
+    ``checkpoint`` is the file's contents (see :func:`moduli.models.api.read_checkpoint`);
+    ``source`` names the file in error messages.
+    """
     if not is_original_checkpoint(checkpoint):
-        raise ValueError(f"{path} is not an original CGCNN checkpoint (no state_dict/normalizer)")
+        raise ValueError(f"{source} is not an original CGCNN checkpoint (no state_dict/normalizer)")
     state = {k: v for k, v in checkpoint["state_dict"].items()}
     sizes = original_net_sizes(state)
     if state["embedding.weight"].shape[1] != atom_table.dim:
-        raise ValueError(f"{path} expects {state['embedding.weight'].shape[1]}-dim atom features, "
+        raise ValueError(f"{source} expects {state['embedding.weight'].shape[1]}-dim atom features, "
                          f"the table has {atom_table.dim}")
     net = CGCNN(torch.from_numpy(atom_table.table), radius=ORIGINAL_FEATURIZATION["radius"],
                 gaussian_step=ORIGINAL_FEATURIZATION["gaussian_step"], **sizes)
@@ -48,7 +49,7 @@ def load_original(path: str | Path, atom_table: AtomFeatureTable
     missing = [k for k in missing if not k.endswith("num_batches_tracked")
                and k not in ("atom_table", "gaussian.centers")]
     if missing or unexpected:
-        raise ValueError(f"{path}: parameters missing {missing}, unexpected {unexpected}")
+        raise ValueError(f"{source}: parameters missing {missing}, unexpected {unexpected}")
     normalizer = {"mean": float(checkpoint["normalizer"]["mean"]),
                   "std": float(checkpoint["normalizer"]["std"])}
     featurization = Featurization(**ORIGINAL_FEATURIZATION, atom_table_sha256=atom_table.sha256)

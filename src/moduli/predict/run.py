@@ -26,7 +26,9 @@ from torch.utils.data import DataLoader
 
 from moduli.analysis.report import Report, add_structure_table, log_to_wandb
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
-from moduli.models.api import load_model
+from moduli.models.ensemble import MODULI, EnsembleModel, as_ensemble
+from moduli.models.registry import available_models, load_model, model_card, sha256_of
+from moduli.models.table import COLUMNS, DEFAULT_MODELS, OPTIONAL_COLUMNS
 from moduli.predict.ensemble import EnsemblePredictor
 from moduli.predict.progress import StructureProgress
 from moduli.predict.screening import ScreenRules
@@ -37,25 +39,39 @@ from moduli.predict.writer import ShardWriter, is_done, merge, write_marker
 log = logging.getLogger(__name__)
 
 TRUSTED_TARGETS = ["moduli.*", "lightning.pytorch.*"]
-COLUMNS = ["id", "formula", "n_atoms", "density_g_cm3", "volume_a3", "mass_amu",
-           "bulk_modulus_gpa", "shear_modulus_gpa", "v_longitudinal_m_s", "v_transverse_m_s",
-           "v_mean_m_s", "poisson_ratio", "debye_temperature_k", "pugh_ratio", "crystal_system",
-           "spacegroup_number"]
-OPTIONAL_COLUMNS = ["band_gap_ev", "bulk_modulus_gpa_std", "shear_modulus_gpa_std"]
 # The order in which inputs drop out; counts after each stage go to screening.json.
 PIPELINE = ["band_gap", "stability", "parse", "radioactive", "single_element", "featurize"]
 
 
-def _paths(value: Any) -> list[str]:
+def _given(value: Any) -> list[str]:
     if value is None:
-        raise ValueError("give ckpt.bulk and ckpt.shear (a path or a list of paths)")
+        return []
     return [str(v) for v in (value if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value])]
 
 
-def load_ensemble(cfg: DictConfig) -> EnsemblePredictor:
-    models = {prop: [load_model(path, cfg.paths.data_dir) for path in _paths(cfg.ckpt.get(prop))]
-              for prop in ("bulk", "shear")}
-    return EnsemblePredictor(models)
+def _provenance(given: str) -> dict[str, Any]:
+    """What a ckpt entry named: a bundled ensemble with its members' sha256, or a file's sha256."""
+    if given in available_models():
+        return {"name": given, "members": [{"file": m["file"], "sha256": m["sha256"]}
+                                           for m in model_card(given)["members"]]}
+    return {"path": given, "sha256": sha256_of(given)}
+
+
+def load_ensemble(cfg: DictConfig) -> tuple[EnsemblePredictor, dict[str, list[dict[str, Any]]]]:
+    """The bulk and shear ensembles of ``cfg.ckpt`` (bundled names or checkpoint paths; unset: the
+    bundled ensembles) and where each came from. A list is one ensemble; a list that mixes a
+    bundled name with other entries pools all members, with an uncalibrated std."""
+    ensembles, provenance = {}, {}
+    for prop in MODULI:
+        given = _given(cfg.ckpt.get(prop)) or [DEFAULT_MODELS[prop]]
+        loaded = [load_model(g, cfg.paths.data_dir) for g in given]
+        ensembles[prop] = (loaded[0] if len(loaded) == 1 and isinstance(loaded[0], EnsembleModel)
+                           else EnsembleModel([m for model in loaded for m in as_ensemble(model).members]))
+        provenance[prop] = [_provenance(g) for g in given]
+        log.info("%s modulus: %s", prop, "; ".join(
+            f"{p['name']} ({', '.join(m['sha256'][:12] for m in p['members'])})" if "name" in p
+            else f"{p['path']} ({p['sha256'][:12]})" for p in provenance[prop]))
+    return EnsemblePredictor(ensembles), provenance
 
 
 def predict(cfg: DictConfig) -> dict[str, Any]:
@@ -66,8 +82,8 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     # leave the workers their cores (oversubscribed cores cost a third of the throughput here).
     torch.set_num_threads(cfg.torch_threads or max(1, (os.cpu_count() or 1) - cfg.num_workers))
     rules = ScreenRules(**OmegaConf.to_container(cfg.screen, resolve=True))
-    module = load_ensemble(cfg)
-    member = next(iter(module.members.values()))[0]
+    module, models = load_ensemble(cfg)
+    member = next(iter(module.ensembles.values())).members[0]
     featurizer = CrystalGraphFeaturizer(member.featurizer.atom_table, member.featurization.radius,
                                         member.featurization.max_neighbors,
                                         member.featurization.gaussian_step)
@@ -127,7 +143,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         return {}
     _remove_leftovers(out)
     return _finish(cfg, out, shard_dir, n_chunks, n_input, counts, rules, screened_out,
-                   time.perf_counter() - started)
+                   time.perf_counter() - started, models)
 
 
 def _remove_leftovers(out: Path) -> None:
@@ -145,7 +161,8 @@ def _remove_leftovers(out: Path) -> None:
 
 
 def _finish(cfg, out: Path, shard_dir: Path, n_chunks: int, n_input: int, counts: Counter,
-            rules: ScreenRules, screened_out: Path, seconds: float) -> dict[str, Any]:
+            rules: ScreenRules, screened_out: Path, seconds: float,
+            models: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     rows, worker_rejected = merge(shard_dir, n_chunks)
     for stage, n in worker_rejected["stage"].value_counts().items():
         counts[stage] += int(n)
@@ -163,7 +180,7 @@ def _finish(cfg, out: Path, shard_dir: Path, n_chunks: int, n_input: int, counts
     for stage in PIPELINE:
         remaining -= counts.get(stage, 0)
         stages.append([f"after_{stage}", remaining])
-    summary = {"rules": rules.describe(), "counts": stages, "rejected_by_stage": dict(counts),
+    summary = {"models": models, "rules": rules.describe(), "counts": stages, "rejected_by_stage": dict(counts),
                "predicted": len(table), "chunks": n_chunks, "seconds": round(seconds, 2)}
     if remaining != len(table):
         raise RuntimeError(f"{remaining} inputs passed every stage but {len(table)} rows were "

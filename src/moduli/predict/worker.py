@@ -11,8 +11,8 @@ import torch
 from torch.utils.data import Dataset
 from torch_geometric.data import Batch
 
-from moduli.data.symmetry import cell_description
-from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
+from moduli.graphs.featurizer import CrystalGraphFeaturizer
+from moduli.models.table import featurize_reason, structure_row
 from moduli.predict.corpus import CorpusEntry, parse_payload
 from moduli.predict.screening import ScreenRules
 
@@ -40,12 +40,10 @@ class ChunkDataset(Dataset):
             item["rejection"] = failed
             return item
         try:
-            item["graph"] = self.featurizer.graph(structure)
-            item["row"] = {"id": entry.id, **cell_description(structure, self.symprec)}
-        except StructureRejected as err:
-            item["graph"], item["rejection"] = None, ("featurize", str(err))
-        except Exception as err:  # noqa: BLE001
-            item["graph"], item["rejection"] = None, ("featurize", f"{type(err).__name__}: {err}")
+            item["graph"], cell = structure_row(structure, self.featurizer, self.symprec)
+            item["row"] = {"id": entry.id, **cell}
+        except Exception as err:  # noqa: BLE001 - any structure that cannot be predicted
+            item["graph"], item["rejection"] = None, ("featurize", featurize_reason(err))
         if item["graph"] is not None and entry.metadata.get("band_gap_ev") is not None:
             item["row"]["band_gap_ev"] = entry.metadata["band_gap_ev"]
         return item
