@@ -34,7 +34,7 @@ from moduli.models.api import read_checkpoint
 from moduli.models.registry import BUNDLED_DIR, CARD
 
 # The files behind each data source, for the card (name -> asset names).
-SOURCE_ASSETS = {"load_mp_elastic": ["mp_binary_elasticity_2025", "elastic_tensor_2015"]}
+SOURCE_ASSETS = {"mp_elastic": ["mp_binary_elasticity_2025", "elastic_tensor_2015"]}
 SLIM_KEYS = ("pytorch-lightning_version", "hyper_parameters", "state_dict", "epoch")
 
 
@@ -107,10 +107,12 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     scale = fit_std_scale(truth, mean, raw_std)
     source = first["data"]["source"]["_target_"].rsplit(".", 1)[-1]
     cv = cross_validation([Path(d) for d in fold_dirs], target) if fold_dirs else None
-    summary = (f"{TARGETS[target]['quantity']}, {target}: {len(runs)} CGCNN ({first['task_name']}) "
-               f"trained on {source.removeprefix('load_')}")
+    source = source.removeprefix("load_")
+    summary = (f"{TARGETS[target]['quantity']}, {target}: ensemble of {len(runs)} CGCNN "
+               f"({first['task_name']}) trained on {source}")
     if cv:
-        summary += f"; {len(cv['per_fold'])}-fold test MAE {cv['test_mae_mean']:.4f} {TARGETS[target]['units']}"
+        summary += (f"; one such model: {len(cv['per_fold'])}-fold test MAE "
+                    f"{cv['test_mae_mean']:.4f} {TARGETS[target]['units']}")
     card = {
         "name": name,
         "summary": summary,
@@ -135,7 +137,9 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
         "std_scale": scale,
         "calibration": {
             "note": "on the validation split (members chose their best epoch on it, so slightly "
-                    "optimistic); std in log10 GPa; Gaussian targets 0.683 / 0.954",
+                    "optimistic); std in log10 GPa; std_scale is the 68.3rd percentile of "
+                    "|error| / std, fitted on all of it; the scaled coverage is cross-fitted "
+                    "(scale fitted on one half, measured on the other); Gaussian 0.683 / 0.954",
             "raw_std": std_calibration(truth, mean, raw_std),
             "scaled_std_cross_fitted": cross_fitted_calibration(truth, mean, raw_std)},
         "cross_validation": cv,
@@ -169,7 +173,8 @@ def render_card(card: dict[str, Any]) -> str:
     v = card["validation"]
     lines += [f"- validation: ensemble MAE {v['ensemble_mae']:.4f}, R² {v['ensemble_r2']:.3f}; "
               f"members {', '.join(f'{m:.4f}' for m in v['member_mae'])}",
-              f"- uncertainty: std × {card['std_scale']:.3f} (fitted on validation). Raw std: "
+              f"- uncertainty: std × {card['std_scale']:.3f} (68.3rd percentile of |error| / std on "
+              f"validation). Raw std: "
               f"Spearman(std, |error|) {cal['raw_std']['spearman_std_abs_error']:.3f}, within 1σ "
               f"{cal['raw_std']['within_1_sigma']:.3f}, 2σ {cal['raw_std']['within_2_sigma']:.3f}; "
               f"scaled (cross-fitted halves): 1σ {cal['scaled_std_cross_fitted']['within_1_sigma']:.3f}, "

@@ -1,0 +1,130 @@
+"""Bundled ensembles by name, their cards, building a bundle from runs, safe checkpoint reading."""
+import json
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+import moduli
+from moduli.models.ensemble import EnsembleModel
+from moduli.models.registry import BUNDLED_DIR, load_bundled, sha256_of
+
+REPO = Path(__file__).resolve().parents[2]
+NAMES = {"mp-elastic-k": "log10_k_vrh", "mp-elastic-g": "log10_g_vrh"}
+
+
+def test_bundled_models_are_listed_and_load_by_name(sample_structures, mp_records):
+    listed = moduli.available_models()
+    assert set(NAMES) <= set(listed) and all(listed[n] for n in NAMES)
+    truth = {r.structure: r for r in mp_records}
+    for name, target in NAMES.items():
+        ensemble = moduli.load_model(name)
+        assert isinstance(ensemble, EnsembleModel) and len(ensemble.members) >= 3
+        assert ensemble.target["name"] == target
+        mean, std = ensemble.predict(sample_structures, return_std=True)
+        members = np.stack([m.predict(sample_structures) for m in ensemble.members])
+        np.testing.assert_allclose(mean, members.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(std, ensemble.std_scale * members.std(axis=0), rtol=1e-12)
+        assert np.all(std > 0)
+        np.testing.assert_allclose(ensemble.predict(sample_structures), mean, rtol=1e-12)
+        # Mostly training structures: the ensemble must be close to DFT (a broken load is not).
+        dft = np.array([truth[s].targets[target] for s in sample_structures])
+        assert np.mean(np.abs(mean - dft)) < 0.1
+
+
+def test_an_unknown_name_lists_the_bundled_ones(tmp_path):
+    with pytest.raises(ValueError, match="bundled models: mp-elastic-"):
+        moduli.load_model("mp-elastic-x")
+    with pytest.raises(ValueError, match="neither a checkpoint file nor a bundled model"):
+        moduli.load_model(tmp_path / "missing.ckpt")
+
+
+def test_a_damaged_member_is_refused(tmp_path):
+    shutil.copytree(BUNDLED_DIR / "mp-elastic-k", tmp_path / "mp-elastic-k")
+    member = tmp_path / "mp-elastic-k" / "member-0.ckpt"
+    data = bytearray(member.read_bytes())
+    data[-100] ^= 0xFF
+    member.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not match the sha256"):
+        load_bundled("mp-elastic-k", tmp_path)
+
+
+def test_cards_match_their_files_and_the_recorded_runs():
+    for name, target in NAMES.items():
+        card = json.loads((BUNDLED_DIR / name / "card.json").read_text())
+        assert card["target"]["name"] == target and card["command"]
+        assert card["data"]["n_train"] + card["data"]["n_val"] + card["data"]["n_rejected"] == 4411
+        for member in card["members"]:
+            assert sha256_of(BUNDLED_DIR / name / member["file"]) == member["sha256"]
+            metrics = json.loads((REPO / member["run"] / "metrics.json").read_text())
+            assert metrics["val/mae"] == member["val_mae"]
+        for fold in card["cross_validation"]["per_fold"]:
+            run = REPO / card["cross_validation"]["runs"][fold["fold"]]
+            assert json.loads((run / "metrics.json").read_text())["test/mae"] == fold["test_mae"]
+        size = sum(p.stat().st_size for p in (BUNDLED_DIR / name).iterdir())
+        assert size < 12 * 2 ** 20
+
+
+@pytest.fixture(scope="module")
+def member_runs(tmp_path_factory):
+    """Two tiny real runs on one fixed split, differing in seed only (as bundle members do)."""
+    from moduli.training import train
+
+    root = tmp_path_factory.mktemp("members")
+    for seed in (0, 1):
+        with initialize_config_dir(str(REPO / "conf")):
+            cfg = compose("train", overrides=[
+                "experiment=mp_elastic_bundle", "data.limit=120", "trainer.max_epochs=2",
+                "data.batch_size=32", "logger=none", "trainer.enable_progress_bar=false",
+                f"seed={seed}", f"paths.output_dir={root / f'seed{seed}'}"])
+        train(cfg)
+    return [root / "seed0", root / "seed1"]
+
+
+def test_a_bundle_built_from_runs_predicts_their_mean(tmp_path, member_runs, sample_structures):
+    from moduli.bundling import build_bundle
+
+    card = build_bundle("tiny-g", member_runs, [], tmp_path, command="pytest")
+    ensemble = load_bundled("tiny-g", tmp_path)
+    singles = []
+    for run in member_runs:
+        best = json.loads((run / "metrics.json").read_text())["best_checkpoint"]
+        singles.append(moduli.load_model(run / best).predict(sample_structures[:10]))
+    np.testing.assert_allclose(ensemble.predict(sample_structures[:10]), np.mean(singles, axis=0),
+                               rtol=1e-10)
+    val = [pd.read_csv(r / "predictions" / "val.csv") for r in member_runs]
+    truth, predictions = val[0]["target"].to_numpy(), np.stack([v["prediction"] for v in val])
+    error, std = predictions.mean(axis=0) - truth, predictions.std(axis=0)
+    assert card["validation"]["ensemble_mae"] == pytest.approx(np.abs(error).mean(), rel=1e-9)
+    assert ensemble.std_scale == pytest.approx(np.quantile(np.abs(error) / std, 0.6827), rel=1e-9)
+    assert card["calibration"]["raw_std"]["within_1_sigma"] == pytest.approx(np.mean(np.abs(error) <= std))
+    assert (tmp_path / "tiny-g" / "README.md").read_text().startswith("# tiny-g")
+    # Slim members: no optimiser state, and they load with weights_only=True.
+    slim = torch.load(tmp_path / "tiny-g" / "member-0.ckpt", weights_only=True)
+    assert set(slim) == {"pytorch-lightning_version", "hyper_parameters", "state_dict", "epoch"}
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pth.tar"
+    with open(path, "wb") as handle:
+        pickle.dump({"state_dict": {}, "normalizer": _RunsCode(marker)}, handle)
+    torch.save({"state_dict": {}, "normalizer": _RunsCode(marker)}, tmp_path / "evil.ckpt")
+    for candidate in (path, tmp_path / "evil.ckpt"):
+        with pytest.raises(ValueError, match=f"refused to load {candidate}"):
+            moduli.load_model(candidate)
+    assert not marker.exists()
