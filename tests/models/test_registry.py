@@ -22,7 +22,6 @@ NAMES = {"mp-elastic-k": "log10_k_vrh", "mp-elastic-g": "log10_g_vrh"}
 def test_bundled_models_are_listed_and_load_by_name(sample_structures, mp_records):
     listed = moduli.available_models()
     assert set(NAMES) <= set(listed) and all(listed[n] for n in NAMES)
-    truth = {r.structure: r for r in mp_records}
     for name, target in NAMES.items():
         ensemble = moduli.load_model(name)
         assert isinstance(ensemble, EnsembleModel) and len(ensemble.members) >= 3
@@ -34,7 +33,7 @@ def test_bundled_models_are_listed_and_load_by_name(sample_structures, mp_record
         assert np.all(std > 0)
         np.testing.assert_allclose(ensemble.predict(sample_structures), mean, rtol=1e-12)
         # Mostly training structures: the ensemble must be close to DFT (a broken load is not).
-        dft = np.array([truth[s].targets[target] for s in sample_structures])
+        dft = np.array([r.targets[target] for r in mp_records[::97]])  # = sample_structures
         assert np.mean(np.abs(mean - dft)) < 0.1
 
 
