@@ -162,3 +162,24 @@ def test_figures_are_written_and_logged_to_wandb_as_images(single_run):
         assert f"| {system} | {n} |" in text
     logged = sorted(p.name for p in out.glob("wandb/offline-run-*/files/media/images/figures/*.png"))
     assert len(logged) == 7 and all(name.startswith("corpus_") for name in logged)
+
+
+def test_a_repeated_id_is_predicted_once_and_the_repeat_rejected(tmp_path, dielectric_rows, pretrained):
+    rows = [{"material_id": r["material_id"], "structure": r["structure"]} for r in dielectric_rows[:4]]
+    rows.append({"material_id": rows[0]["material_id"], "structure": rows[1]["structure"]})
+    corpus = tmp_path / "repeated.json"
+    corpus.write_text(json.dumps(rows))
+    out = tmp_path / "out"
+    cfg = compose_predict(f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
+                          f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "num_workers=0",
+                          "progress=false", "figures=false")
+    summary = predict(cfg)
+    table = pd.read_parquet(out / "predictions.parquet")
+    assert table["id"].tolist() == [r["material_id"] for r in rows[:4]]
+    first = Structure.from_dict(rows[0]["structure"])
+    assert table.loc[0, "formula"] == first.composition.reduced_formula
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected.values.tolist() == [[rows[0]["material_id"], "duplicate",
+                                         "repeated id: input 5 has the id of input 1, the one used"]]
+    assert summary["rejected_by_stage"] == {"duplicate": 1}
+    assert dict(summary["counts"])["after_duplicate"] == 4

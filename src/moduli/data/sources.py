@@ -17,7 +17,7 @@ from typing import Any
 
 from pymatgen.core import Structure
 
-from moduli.data.assets import fetch
+from moduli.data.assets import ASSETS, fetch
 from moduli.data.records import Record, Rejection
 
 SourceResult = tuple[list[Record], list[Rejection]]
@@ -91,11 +91,34 @@ def _record_from_moduli(mid: str, raw_structure: Any, moduli: dict[str, Any]) ->
 
 
 def _split(items: Iterable[Record | Rejection]) -> SourceResult:
-    records, rejections = [], []
-    for item in items:
+    """Records sorted by id, and the rejections. Of entries sharing an id only the first is used
+    and every later one is rejected, so no data point is silently replaced by another."""
+    records, rejections, first = [], [], {}
+    for position, item in enumerate(items, start=1):
+        if item.id in first:
+            rejections.append(Rejection(item.id, f"repeated id: entry {position} has the id of entry "
+                                                 f"{first[item.id]}, the one used"))
+            continue
+        first[item.id] = position
         (records if isinstance(item, Record) else rejections).append(item)
     records.sort(key=lambda r: r.id)
     return records, rejections
+
+
+def _first_per_id(rows: list[dict[str, Any]], column: str, source: str
+                  ) -> tuple[dict[str, dict[str, Any]], list[Rejection]]:
+    """Rows by id (the first of each id) and a rejection for every later row with a taken id."""
+    kept: dict[str, dict[str, Any]] = {}
+    positions: dict[str, int] = {}
+    rejections = []
+    for position, row in enumerate(rows, start=1):
+        mid = row[column]
+        if mid in kept:
+            rejections.append(Rejection(mid, f"repeated id in {source}: entry {position} has the "
+                                             f"id of entry {positions[mid]}, the one used"))
+            continue
+        kept[mid], positions[mid] = row, position
+    return kept, rejections
 
 
 def load_mp_elastic(data_dir: str | Path | None = None) -> SourceResult:
@@ -104,16 +127,19 @@ def load_mp_elastic(data_dir: str | Path | None = None) -> SourceResult:
     On ids present in both, the 2025 values win (MP recomputed some of them). Records are
     sorted by material id (string sort). Targets: ``log10_k_vrh`` and ``log10_g_vrh``.
     """
-    newer = read_json(fetch("mp_binary_elasticity_2025", data_dir))
-    older = table_rows(read_json(fetch("elastic_tensor_2015", data_dir)))
+    newer, newer_repeats = _first_per_id(read_json(fetch("mp_binary_elasticity_2025", data_dir)),
+                                         "mp_id", ASSETS["mp_binary_elasticity_2025"].filename)
+    older, older_repeats = _first_per_id(table_rows(read_json(fetch("elastic_tensor_2015", data_dir))),
+                                         "material_id", ASSETS["elastic_tensor_2015"].filename)
     raw: dict[str, tuple[Any, dict[str, Any]]] = {}
-    for row in older:
+    for mid, row in older.items():
         moduli = {f"{k}_{b}": row.get(f"{k}_{b}") for k in "KG" for b in ("Reuss", "VRH", "Voigt")}
-        raw[row["material_id"]] = (row["structure"], moduli)
-    for row in newer:
-        raw[row["mp_id"]] = (row["structure"],
-                             {"K_VRH": row["bulk_modulus_vrh"], "G_VRH": row["shear_modulus_vrh"]})
-    return _split(_record_from_moduli(mid, s, m) for mid, (s, m) in raw.items())
+        raw[mid] = (row["structure"], moduli)
+    for mid, row in newer.items():  # the 2025 values replace the 2015 ones of the same id
+        raw[mid] = (row["structure"],
+                    {"K_VRH": row["bulk_modulus_vrh"], "G_VRH": row["shear_modulus_vrh"]})
+    records, rejections = _split(_record_from_moduli(mid, s, m) for mid, (s, m) in raw.items())
+    return records, newer_repeats + older_repeats + rejections
 
 
 MATBENCH_TARGETS = {"matbench_log_gvrh": ("log10(G_VRH)", "log10_g_vrh", "mb-log-gvrh"),

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 TRUSTED_TARGETS = ["moduli.*", "lightning.pytorch.*"]
 # The order in which inputs drop out; counts after each stage go to screening.json.
-PIPELINE = ["band_gap", "stability", "parse", "radioactive", "single_element", "featurize"]
+PIPELINE = ["duplicate", "band_gap", "stability", "parse", "radioactive", "single_element", "featurize"]
 
 
 def _given(value: Any) -> list[str]:
@@ -124,9 +124,13 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     with open(screened_out, "w", newline="") as handle:
         rejected_writer = csv.writer(handle)
         rejected_writer.writerow(["seq", "id", "stage", "reason"])
+        first_of_id: dict[str, int] = {}
         for seq, entry in enumerate(entries):
             n_input += 1
-            failed = rules.check_metadata(entry.metadata)
+            failed = (("duplicate", f"repeated id: input {seq + 1} has the id of input "
+                                    f"{first_of_id[entry.id] + 1}, the one used")
+                      if entry.id in first_of_id else rules.check_metadata(entry.metadata))
+            first_of_id.setdefault(entry.id, seq)
             if failed:
                 counts[failed[0]] += 1
                 rejected_writer.writerow([seq, entry.id, *failed])
