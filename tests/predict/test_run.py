@@ -183,3 +183,20 @@ def test_a_repeated_id_is_predicted_once_and_the_repeat_rejected(tmp_path, diele
                                          "repeated id: input 5 has the id of input 1, the one used"]]
     assert summary["rejected_by_stage"] == {"duplicate": 1}
     assert dict(summary["counts"])["after_duplicate"] == 4
+
+
+def test_a_screen_that_needs_band_gaps_warns_on_a_corpus_without_them(tmp_path, dielectric_rows,
+                                                                       pretrained, caplog):
+    folder = tmp_path / "cifs"
+    folder.mkdir()
+    for row in dielectric_rows[:3]:
+        Structure.from_dict(row["structure"]).to(filename=str(folder / f"{row['material_id']}.cif"))
+    cfg = compose_predict("corpus=cif_dir", f"corpus.path={folder}", f"ckpt.bulk={pretrained[0]}",
+                          f"ckpt.shear={pretrained[1]}", f"paths.output_dir={tmp_path / 'out'}",
+                          "num_workers=0", "progress=false", "figures=false")
+    with caplog.at_level("WARNING"):
+        summary = predict(cfg)
+    assert summary["predicted"] == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("gives no band gap (corpus=cif_dir)" in w and "screen=none" in w for w in warnings)
+    assert any(w.startswith("0 predictions from 3 inputs; rejected by stage: band_gap 3") for w in warnings)

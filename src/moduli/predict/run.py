@@ -127,6 +127,11 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         first_of_id: dict[str, int] = {}
         for seq, entry in enumerate(entries):
             n_input += 1
+            if seq == 0 and rules.needs_band_gap and "band_gap_ev" not in entry.metadata:
+                log.warning("the screen keeps band gaps in [%s, %s] eV, but this corpus gives no band "
+                            "gap (corpus=%s): every input will be screened out; use screen=none to "
+                            "predict them all", rules.band_gap_min, rules.band_gap_max,
+                            cfg.corpus._target_.rsplit(".", 1)[-1].removeprefix("read_"))
             failed = (("duplicate", f"repeated id: input {seq + 1} has the id of input "
                                     f"{first_of_id[entry.id] + 1}, the one used")
                       if entry.id in first_of_id else rules.check_metadata(entry.metadata))
@@ -194,6 +199,9 @@ def _finish(cfg, out: Path, shard_dir: Path, n_chunks: int, n_input: int, counts
     log.info("radioactive list: %s", ", ".join(rules.radioactive or []) or "(none)")
     log.info("%d predictions in %s (%.1f s, %.0f inputs/s)", len(table), out / "predictions.parquet",
              seconds, n_input / max(seconds, 1e-9))
+    if n_input and not len(table):
+        log.warning("0 predictions from %d inputs; rejected by stage: %s (reasons in %s)", n_input,
+                    ", ".join(f"{k} {v}" for k, v in counts.items()), out / "rejected.csv")
     if cfg.figures and len(table):
         _figures(cfg, out, table, summary)
     return summary
