@@ -28,6 +28,7 @@ from moduli.atomic import atomic_write
 from moduli.analysis.parity import parity_plot
 from moduli.baselines.descriptors import describe_all
 from moduli.baselines.models import baseline_pipeline
+from moduli.errors import UserInputError
 from moduli.data.datamodule import CrystalGraphDataModule
 from moduli.data.records import TARGETS, write_rejections
 from moduli.models.api import load_checkpoint, read_checkpoint
@@ -213,7 +214,7 @@ def check_same_run(config_file: Path, cfg: DictConfig) -> None:
                 OmegaConf.update(conf, key, None)
     if before != now:
         changed = sorted(_differences(OmegaConf.to_container(before), OmegaConf.to_container(now)))
-        raise ValueError(f"{config_file.parent} holds a run of another config (differs in "
+        raise UserInputError(f"{config_file.parent} holds a run of another config (differs in "
                          f"{', '.join(changed[:8])}); rerun with the same settings to resume it, "
                          "or choose another hydra.run.dir")
 

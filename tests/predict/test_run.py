@@ -200,3 +200,18 @@ def test_a_screen_that_needs_band_gaps_warns_on_a_corpus_without_them(tmp_path, 
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("gives no band gap (corpus=cif_dir)" in w and "screen=none" in w for w in warnings)
     assert any(w.startswith("0 predictions from 3 inputs; rejected by stage: band_gap 3") for w in warnings)
+
+
+def test_a_cut_off_json_line_is_rejected_as_unreadable_not_screened(tmp_path, dielectric_rows, pretrained):
+    lines = [json.dumps({"material_id": r["material_id"], "structure": r["structure"],
+                         "band_gap": r["band_gap"]}) for r in dielectric_rows[:3]]
+    corpus = tmp_path / "cut.jsonl"
+    corpus.write_text("\n".join(lines[:2] + [lines[2][:len(lines[2]) // 2]]))
+    out = tmp_path / "out"
+    cfg = compose_predict(f"corpus.path={corpus}", f"ckpt.bulk={pretrained[0]}", f"ckpt.shear={pretrained[1]}",
+                          "screen=none", f"paths.output_dir={out}", "num_workers=0", "progress=false",
+                          "figures=false")
+    predict(cfg)
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected[["id", "stage"]].values.tolist() == [["line-3", "parse"]]
+    assert rejected["reason"][0].startswith("unreadable JSON on line 3 (")

@@ -29,6 +29,7 @@ from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.ensemble import MODULI, EnsembleModel, as_ensemble
 from moduli.models.registry import available_models, load_model, model_card, sha256_of
 from moduli.models.table import COLUMNS, DEFAULT_MODELS, OPTIONAL_COLUMNS
+from moduli.predict.corpus import UNREADABLE
 from moduli.predict.ensemble import EnsemblePredictor
 from moduli.predict.progress import StructureProgress
 from moduli.predict.screening import ScreenRules
@@ -132,9 +133,13 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
                             "gap (corpus=%s): every input will be screened out; use screen=none to "
                             "predict them all", rules.band_gap_min, rules.band_gap_max,
                             cfg.corpus._target_.rsplit(".", 1)[-1].removeprefix("read_"))
-            failed = (("duplicate", f"repeated id: input {seq + 1} has the id of input "
-                                    f"{first_of_id[entry.id] + 1}, the one used")
-                      if entry.id in first_of_id else rules.check_metadata(entry.metadata))
+            if entry.id in first_of_id:
+                failed = ("duplicate", f"repeated id: input {seq + 1} has the id of input "
+                                       f"{first_of_id[entry.id] + 1}, the one used")
+            elif UNREADABLE in entry.metadata:
+                failed = ("parse", entry.metadata[UNREADABLE])
+            else:
+                failed = rules.check_metadata(entry.metadata)
             first_of_id.setdefault(entry.id, seq)
             if failed:
                 counts[failed[0]] += 1
