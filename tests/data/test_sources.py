@@ -56,7 +56,7 @@ def test_structures_json_rejects_bad_rows_with_reasons(tmp_path, rocksalt):
     assert records[1].targets["log10_g_vrh"] == pytest.approx(math.log10(15.0))
     reasons = {r.id: r.reason for r in rejections}
     assert set(reasons) == {"zero", "nan", "broken"}
-    assert "non-positive" in reasons["zero"] and "unparseable structure" in reasons["broken"]
+    assert "non-positive" in reasons["zero"] and reasons["broken"] == "unreadable structure: no sites"
 
 
 def test_matbench_offline_without_file_fails_fast_naming_the_file(tmp_path, monkeypatch):

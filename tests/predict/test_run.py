@@ -215,3 +215,33 @@ def test_a_cut_off_json_line_is_rejected_as_unreadable_not_screened(tmp_path, di
     rejected = pd.read_csv(out / "rejected.csv")
     assert rejected[["id", "stage"]].values.tolist() == [["line-3", "parse"]]
     assert rejected["reason"][0].startswith("unreadable JSON on line 3 (")
+
+
+def test_rejections_say_what_is_wrong_in_words(tmp_path, rocksalt, pretrained):
+    def edited(change):
+        d = rocksalt.as_dict()
+        change(d)
+        return d
+
+    def nan_site(d):
+        d["sites"][0]["abc"] = [float("nan"), 0.0, 0.0]
+        d["sites"][0].pop("xyz", None)
+
+    rows = {"no-structure-text": "this is not a crystal\n",
+            "no-sites": edited(lambda d: d.update(sites=[])),
+            "singular": edited(lambda d: d["lattice"].update(matrix=[[1, 0, 0], [2, 0, 0], [0, 0, 1]])),
+            "inf-lattice": edited(lambda d: d["lattice"].update(matrix=[[float("inf"), 0, 0], [0, 4, 0], [0, 0, 4]])),
+            "nan-coordinates": edited(nan_site)}
+    corpus = tmp_path / "bad.json"
+    corpus.write_text(json.dumps([{"material_id": k, "structure": v} for k, v in rows.items()]))
+    out = tmp_path / "out"
+    predict(compose_predict(f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
+                            f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "num_workers=0",
+                            "progress=false", "figures=false"))
+    reasons = {r.id: (r.stage, r.reason) for r in pd.read_csv(out / "rejected.csv").itertuples()}
+    assert reasons == {
+        "no-structure-text": ("parse", "unreadable structure: text that is neither CIF nor POSCAR"),
+        "no-sites": ("parse", "unreadable structure: no sites"),
+        "singular": ("featurize", "singular lattice (cell volume 0 Å³)"),
+        "inf-lattice": ("featurize", "non-finite lattice vectors"),
+        "nan-coordinates": ("featurize", "non-finite atomic coordinates")}

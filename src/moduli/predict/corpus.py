@@ -4,7 +4,7 @@ Readers never parse structures: parsing happens later, in DataLoader workers, so
 hundreds of thousands of files streams with flat memory and a bad file costs one
 ``rejected.csv`` line, not the run. A payload is one of
 - ``("dict", structure_dict)``: a pymatgen ``Structure.as_dict()``;
-- ``("text", fmt, text)``: CIF / POSCAR text;
+- ``("text", fmt, text)``: CIF / POSCAR text (``fmt`` "cif", "poscar" or None: recognised);
 - ``("json_line", line, column)``: one line of a JSON Lines file, the structure in ``column``;
 - ``("file", path)``: a structure file on disk;
 - ``("zip", zip_path, member)``: a file inside a zip archive, read without extracting;
@@ -28,7 +28,8 @@ from typing import Any
 from pymatgen.core import Structure
 
 from moduli.atomic import atomic_write
-from moduli.data.sources import read_json, table_rows
+from moduli.data.sources import (UnreadableStructure, parse_structure, read_json, structure_from_file,
+                                 structure_from_text, table_rows)
 from moduli.errors import MissingInputError, UserInputError
 
 STRUCTURE_SUFFIXES = (".cif", ".vasp", ".poscar")
@@ -45,27 +46,23 @@ class CorpusEntry:
 
 
 def parse_payload(payload: tuple) -> Structure:
-    """The structure a payload describes (raises on anything unreadable)."""
+    """The structure a payload describes; raises on anything unreadable
+    (:class:`~moduli.data.sources.UnreadableStructure` says why in words)."""
     kind = payload[0]
     if kind == "json_line":
-        row = json.loads(payload[1])
-        return parse_payload(("text", "cif" if "_cell_length_a" in row[payload[2]] else "poscar",
-                              row[payload[2]]) if isinstance(row.get(payload[2]), str)
-                             else ("dict", row.get(payload[2])))
+        return parse_structure(json.loads(payload[1]).get(payload[2]))
     if kind == "dict":
-        if not isinstance(payload[1], dict):
-            raise ValueError(f"structure is a {type(payload[1]).__name__}, not a dict")
-        return Structure.from_dict(payload[1])
+        return parse_structure(payload[1])
     if kind == "text":
-        return Structure.from_str(payload[2], fmt=payload[1])
+        return structure_from_text(payload[2], payload[1])
     if kind == "file":
-        return Structure.from_file(payload[1])
+        return structure_from_file(payload[1])
     if kind == "zip":
-        return Structure.from_str(_zip_text(payload[1], payload[2]), fmt=_format_of(payload[2]))
+        return structure_from_text(_zip_text(payload[1], payload[2]), _format_of(payload[2]))
     if kind == "missing":
         raise FileNotFoundError(payload[1])
     if kind == "unreadable":
-        raise ValueError(payload[1])
+        raise UnreadableStructure(payload[1])
     raise ValueError(f"unknown payload kind {kind!r}")
 
 
@@ -148,7 +145,7 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
             # of MB and is copied into every forked worker; the worker parses the line again.
             payload = ("json_line", line, structure_column)
         elif isinstance(raw, str):
-            payload = ("text", "cif" if "_cell_length_a" in raw else "poscar", raw)
+            payload = ("text", None, raw)  # the format is recognised from the text
         else:
             payload = ("dict", raw)
         metadata = {"formula": row.get("formula") or row.get("formula_pretty")}
