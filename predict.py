@@ -1,13 +1,14 @@
-"""Predict elastic moduli for a screened corpus: ``python predict.py corpus=... ckpt.bulk=... ckpt.shear=...``."""
+"""Predict elastic moduli for a screened corpus: ``python predict.py corpus=... [ckpt.bulk=... ckpt.shear=...]``."""
 import hydra
 from omegaconf import DictConfig
 
+from moduli.errors import exit_on_user_error
 from moduli.predict.run import predict
 
 
 @hydra.main(config_path="conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
-    predict(cfg)
+    exit_on_user_error("predict.py", lambda: predict(cfg))
 
 
 if __name__ == "__main__":

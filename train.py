@@ -2,12 +2,13 @@
 import hydra
 from omegaconf import DictConfig
 
+from moduli.errors import exit_on_user_error
 from moduli.training import train
 
 
 @hydra.main(config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    return train(cfg)
+    return exit_on_user_error("train.py", lambda: train(cfg))
 
 
 if __name__ == "__main__":

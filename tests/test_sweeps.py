@@ -63,3 +63,77 @@ def test_joblib_launcher_runs_trials_in_parallel_into_one_study(tmp_path):
     assert "Joblib.Parallel" in result.stdout + result.stderr
     _, study = load(tmp_path)
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+
+
+def test_a_trial_left_running_by_a_killed_sweep_is_marked_failed_and_the_study_goes_on(tmp_path):
+    import os
+    import signal
+    import time
+
+    heartbeat = ["hydra.sweeper.storage.heartbeat_interval=1", "hydra.sweeper.storage.grace_period=3"]
+    process = subprocess.Popen(
+        [sys.executable, "train.py", "-m", "hparams_search=cgcnn_optuna", "data.limit=400", "data.fold=0",
+         "trainer.max_epochs=50", "trainer.enable_progress_bar=false", "logger=none",
+         f"paths.log_dir={tmp_path}", "hydra.sweeper.n_trials=2", *heartbeat],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    db = tmp_path / "sweeps" / "cgcnn_log10_g_vrh_fold0" / "optuna.db"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if db.is_file() and list(db.parent.glob("trial_*/checkpoints/last.ckpt")):
+            break  # a trial is training
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    _, study = load(tmp_path)
+    assert [t.state.name for t in study.trials] == ["RUNNING"]
+    time.sleep(4)  # past the grace period of the dead trial's last heartbeat
+    sweep(tmp_path, "hydra.sweeper.n_trials=2", "logger=none", *heartbeat)
+    _, study = load(tmp_path)
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE", "COMPLETE"]
+    assert yaml.safe_load((tmp_path / "sweeps" / "cgcnn_log10_g_vrh_fold0" / "best.yaml").read_text())["complete"] == 2
+
+
+def test_running_trials_of_runs_made_before_heartbeats_are_failed_after_the_grace_period(tmp_path):
+    import time
+
+    from moduli.sweeps import HeartbeatStorage, fail_dead_trials
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    old = optuna.create_study(study_name="old", storage=url)  # no heartbeats, as before
+    old.ask()
+    old.tell(old.ask(), 1.0)
+    study = optuna.load_study(study_name="old", storage=HeartbeatStorage(url, heartbeat_interval=1,
+                                                                         grace_period=60))
+    assert fail_dead_trials(study) == []  # started less than the grace period ago
+    live = study.ask()  # a trial of this live process: it beats
+    time.sleep(2.5)
+    study = optuna.load_study(study_name="old", storage=HeartbeatStorage(url, heartbeat_interval=1,
+                                                                         grace_period=2))
+    assert fail_dead_trials(study) == [0]
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE", "RUNNING"] and live.number == 2
+
+
+def test_two_sweep_processes_share_one_study_in_postgresql(tmp_path):
+    """Needs a PostgreSQL server: .ci/run starts one (.ci/postgres.sh) and sets the URL."""
+    import os
+    import uuid
+
+    url = os.environ.get("MODULI_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            raise AssertionError("CI must provide MODULI_TEST_POSTGRES_URL (see .ci/postgres.sh)")
+        import pytest
+
+        pytest.skip("no PostgreSQL: source .ci/postgres.sh DIR to start one")
+    name = f"shared_{uuid.uuid4().hex[:8]}"
+    processes = [sweep(tmp_path / f"p{k}", "hydra.sweeper.n_trials=2", "logger=none",
+                       f"hydra.sweeper.storage.url={url}", f"hydra.sweeper.study_name={name}",
+                       wait=False) for k in range(2)]
+    for process in processes:
+        output, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, output[-3000:]
+    study = optuna.load_study(study_name=name, storage=url)
+    assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 4
+    for k in range(2):  # each process summarised the whole shared study
+        assert yaml.safe_load((tmp_path / f"p{k}" / "sweeps" / name / "best.yaml").read_text())["trials"] >= 2

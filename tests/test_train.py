@@ -145,3 +145,22 @@ def test_command_line_entry_point(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n/train"] + metrics["n/val"] + metrics["n/test"] == 200
     assert (out / "csv").is_dir() and (out / "config.yaml").is_file()
+
+
+def test_two_cpu_processes_train_and_rank_zero_writes_every_id_once(tmp_path, mp_records):
+    from moduli.data.splits import random_split
+
+    out = tmp_path / "ddp"
+    command = [sys.executable, "train.py", "data.limit=200", "trainer.max_epochs=2", "logger=none",
+               "trainer.devices=2", "trainer.strategy=ddp", "trainer.enable_progress_bar=false",
+               f"hydra.run.dir={out}"]
+    result = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.stdout.count("cgcnn: train/mae=") == 1  # the final line, from rank 0 only
+    expected = random_split([r.id for r in mp_records[:200]], (0.8, 0.1, 0.1), 42)
+    for split in SPLITS:
+        ids = [row["id"] for row in read_csv(out / "predictions" / f"{split}.csv")]
+        assert ids == expected[split]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n/train"] == len(expected["train"]) and np.isfinite(metrics["test/mae"])

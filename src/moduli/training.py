@@ -8,6 +8,7 @@ loggers (W&B offline by default). Returns the metric named by ``cfg.optimized_me
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -16,8 +17,10 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
+import yaml
 from hydra.utils import execution_whitelist, instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from moduli.analysis.metrics import mae, r2
@@ -25,9 +28,10 @@ from moduli.atomic import atomic_write
 from moduli.analysis.parity import parity_plot
 from moduli.baselines.descriptors import describe_all
 from moduli.baselines.models import baseline_pipeline
+from moduli.errors import UserInputError
 from moduli.data.datamodule import CrystalGraphDataModule
 from moduli.data.records import TARGETS, write_rejections
-from moduli.models.api import CrystalModel
+from moduli.models.api import load_checkpoint, read_checkpoint
 from moduli.models.module import SPLITS, CGCNNModule
 
 log = logging.getLogger(__name__)
@@ -58,8 +62,9 @@ def build_module(cfg: DictConfig, datamodule: CrystalGraphDataModule) -> CGCNNMo
 
 
 def report_splits(out: Path, results: dict[str, tuple[list[str], np.ndarray, np.ndarray]],
-                  target: dict[str, str]) -> dict[str, float]:
-    """MAE / R² per split from (ids, targets, predictions); writes predictions CSVs and parity plots.
+                  target: dict[str, str], write: bool = True) -> dict[str, float]:
+    """MAE / R² per split from (ids, targets, predictions); writes predictions CSVs and parity
+    plots (unless ``write`` is false: the other ranks of a multi-device run).
 
     Also reports ``dummy/{split}/mae``: the MAE of predicting the training mean, the floor any
     model has to beat.
@@ -68,14 +73,15 @@ def report_splits(out: Path, results: dict[str, tuple[list[str], np.ndarray, np.
     train_mean = float(np.mean(results["train"][1]))
     for split in SPLITS:
         ids, truth, prediction = results[split]
-        write_predictions(out / "predictions" / f"{split}.csv", ids, truth, prediction)
+        if write:
+            write_predictions(out / "predictions" / f"{split}.csv", ids, truth, prediction)
+            parity_plot(truth, prediction, out / f"parity_{split}.png", f"{target['name']} — {split}",
+                        target.get("units", ""))
         metrics[f"{split}/mae"] = mae(truth, prediction) if len(ids) else float("nan")
         metrics[f"{split}/r2"] = r2(truth, prediction) if len(ids) else float("nan")
         metrics[f"n/{split}"] = len(ids)
         metrics[f"dummy/{split}/mae"] = (mae(truth, np.full(len(truth), train_mean)) if len(ids)
                                          else float("nan"))
-        parity_plot(truth, prediction, out / f"parity_{split}.png", f"{target['name']} — {split}",
-                    target.get("units", ""))
     return metrics
 
 
@@ -86,17 +92,27 @@ def split_targets(datamodule: CrystalGraphDataModule, split: str) -> tuple[list[
 
 def fit_cgcnn(cfg: DictConfig, datamodule: CrystalGraphDataModule, loggers: list, callbacks: list,
               out: Path) -> tuple[dict[str, tuple], dict[str, Any]]:
-    """Train CGCNN, test its best-validation checkpoint; (per-split results, extra metrics)."""
+    """Train CGCNN, test its best-validation checkpoint; (per-split results, extra metrics).
+
+    A ``checkpoints/last.ckpt`` left in the run dir by an earlier, interrupted run of the same
+    config is resumed from (weights, optimiser, scheduler, epoch, best-checkpoint tracking).
+    Every checkpoint is loaded with ``weights_only=True``.
+    """
     module = build_module(cfg, datamodule)
     checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint)]
-    if not checkpoints:
-        raise ValueError("callbacks must include a ModelCheckpoint (monitor val/mae)")
+    best_checkpoint = next((c for c in checkpoints if c.monitor), None)
+    if best_checkpoint is None:
+        raise ValueError("callbacks must include a ModelCheckpoint that monitors val/mae")
     with execution_whitelist(TRUSTED_TARGETS):
         trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks)
-    trainer.fit(module, datamodule=datamodule)
-    best_path = checkpoints[0].best_model_path or checkpoints[0].last_model_path
-    trainer.test(module, datamodule=datamodule, ckpt_path=best_path)
-    best = CrystalModel.from_module(CGCNNModule.load_from_checkpoint(best_path, map_location="cpu"))
+    last = out / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        log.info("resuming from %s (epoch %d done)", last, read_checkpoint(last)["epoch"] + 1)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(last) if last.is_file() else None,
+                weights_only=True)
+    best_path = best_checkpoint.best_model_path or str(last)
+    trainer.test(module, datamodule=datamodule, ckpt_path=best_path, weights_only=True)
+    best = load_checkpoint(best_path)
     results = {}
     for split in SPLITS:
         ids, truth = split_targets(datamodule, split)
@@ -125,22 +141,35 @@ def train(cfg: DictConfig) -> float:
 
     ``model.kind`` is ``cgcnn`` (Lightning training, best-validation checkpoint) or ``baseline``
     (a scikit-learn / XGBoost estimator on the paper's six descriptors); both see the same split
-    members and write the same files.
+    members and write the same files. On several devices (``trainer.strategy=ddp``) every rank
+    trains and rank 0 alone writes the files, each covering every id of its split.
     """
+    writer = rank_zero_only.rank == 0
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    if (out / "config.yaml").is_file():
+        check_same_run(out / "config.yaml", cfg)
+        if (out / "metrics.json").is_file():
+            metrics = json.loads((out / "metrics.json").read_text())
+            log.info("%s holds a finished run of this config, not retrained: %s", out,
+                     ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()
+                               if k.split("/")[0] in SPLITS and isinstance(v, float)))
+            return metrics[cfg.optimized_metric]
+    if writer:
+        atomic_write(out / "config.yaml", lambda tmp: Path(tmp).write_text(OmegaConf.to_yaml(cfg, resolve=True)))
     pl.seed_everything(cfg.seed, workers=True)
 
     with execution_whitelist(TRUSTED_TARGETS):
         datamodule: CrystalGraphDataModule = instantiate(cfg.data)
         # An entry without _target_ holds settings for a logger that is not selected (e.g. the
         # W&B group that hparams_search sets, under logger=csv): nothing to build.
-        loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if "_target_" in c]
+        loggers = [instantiate(c, **resumable_wandb(c, out))
+                   for c in (cfg.get("logger") or {}).values() if "_target_" in c]
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     datamodule.setup("fit")
-    write_rejections(datamodule.rejections, out / "rejected.csv")
-    if datamodule.rejections:
+    if writer:
+        write_rejections(datamodule.rejections, out / "rejected.csv")
+    if datamodule.rejections and writer:
         log.warning("%d inputs rejected, see %s", len(datamodule.rejections), out / "rejected.csv")
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -152,8 +181,10 @@ def train(cfg: DictConfig) -> float:
             results, extra = fit_baseline(cfg, datamodule), {}
         else:
             raise ValueError(f"unknown model.kind {cfg.model.kind!r}: use cgcnn or baseline")
-        metrics = report_splits(out, results, target)
+        metrics = report_splits(out, results, target, write=writer)
         metrics["n/rejected"] = len(datamodule.rejections)
+        if not writer:
+            return metrics[cfg.optimized_metric]
         atomic_write(out / "metrics.json", lambda tmp: Path(tmp).write_text(
             json.dumps({**metrics, **extra}, indent=2, sort_keys=True)))
         log.info("%s: %s", cfg.model.kind,
@@ -166,6 +197,40 @@ def train(cfg: DictConfig) -> float:
     finally:
         _finish_wandb()
     return metrics[cfg.optimized_metric]
+
+
+# Settings that do not change what a run computes: a rerun may differ in them and still resume.
+PRESENTATION_KEYS = ("trainer.enable_progress_bar", "callbacks.epoch_log.always")
+
+
+def check_same_run(config_file: Path, cfg: DictConfig) -> None:
+    """Raise unless ``cfg`` is the config of the run recorded in ``config_file`` (its run dir is
+    resumed or reported, never overwritten by another run's files)."""
+    before = OmegaConf.create(yaml.safe_load(config_file.read_text()))
+    now = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    for key in PRESENTATION_KEYS:
+        for conf in (before, now):
+            if OmegaConf.select(conf, key) is not None:
+                OmegaConf.update(conf, key, None)
+    if before != now:
+        changed = sorted(_differences(OmegaConf.to_container(before), OmegaConf.to_container(now)))
+        raise UserInputError(f"{config_file.parent} holds a run of another config (differs in "
+                         f"{', '.join(changed[:8])}); rerun with the same settings to resume it, "
+                         "or choose another hydra.run.dir")
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in a.keys() | b.keys()
+                for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def resumable_wandb(logger_cfg: DictConfig, out: Path) -> dict[str, Any]:
+    """For a W&B logger: a run id fixed by the run dir, so a resumed run continues its W&B run."""
+    if not str(logger_cfg.get("_target_", "")).endswith("WandbLogger") or logger_cfg.get("id"):
+        return {}
+    return {"id": hashlib.sha1(str(out.resolve()).encode()).hexdigest()[:16], "resume": "allow"}
 
 
 def _finish_wandb() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from moduli.data import assets
-from moduli.data.sources import (load_cif_folder, load_matbench, load_structures_json, moduli_problem, read_json)
+from moduli.data.sources import (load_cif_folder, load_matbench, load_mp_elastic, load_structures_json,
+                                 moduli_problem, read_json)
 
 
 def test_mp_elastic_union_cleaning_and_order(data_dir, mp_records):
@@ -55,7 +56,7 @@ def test_structures_json_rejects_bad_rows_with_reasons(tmp_path, rocksalt):
     assert records[1].targets["log10_g_vrh"] == pytest.approx(math.log10(15.0))
     reasons = {r.id: r.reason for r in rejections}
     assert set(reasons) == {"zero", "nan", "broken"}
-    assert "non-positive" in reasons["zero"] and "unparseable structure" in reasons["broken"]
+    assert "non-positive" in reasons["zero"] and reasons["broken"] == "unreadable structure: no sites"
 
 
 def test_matbench_offline_without_file_fails_fast_naming_the_file(tmp_path, monkeypatch):
@@ -98,3 +99,37 @@ def test_asset_download_verifies_and_moves_into_place(tmp_path, monkeypatch, dat
     path = assets.fetch("cgcnn_atom_init")
     assert path == tmp_path / "cache" / "data" / "cgcnn_reference" / "atom_init.json"
     assert path.read_bytes() == Path(source).read_bytes()
+
+
+def test_a_repeated_id_keeps_the_first_record_and_rejects_the_later_one(tmp_path, rocksalt):
+    other = rocksalt.copy()
+    other.scale_lattice(rocksalt.volume * 1.2)
+    rows = [{"material_id": "a", "structure": rocksalt.as_dict(), "G_VRH": 15.0},
+            {"material_id": "b", "structure": rocksalt.as_dict(), "G_VRH": 30.0},
+            {"material_id": "a", "structure": other.as_dict(), "G_VRH": 99.0}]
+    path = tmp_path / "repeated.json"
+    path.write_text(json.dumps(rows))
+    records, rejections = load_structures_json(path, "log10_g_vrh", "G_VRH")
+    assert [r.id for r in records] == ["a", "b"]
+    assert records[0].targets["log10_g_vrh"] == pytest.approx(math.log10(15.0))
+    assert records[0].structure.volume == pytest.approx(rocksalt.volume)
+    assert [(r.id, r.stage) for r in rejections] == [("a", "data")]
+    assert rejections[0].reason == "repeated id: entry 3 has the id of entry 1, the one used"
+
+
+def test_a_repeated_id_within_an_mp_elastic_file_is_rejected(tmp_path, data_dir, monkeypatch):
+    import shutil
+
+    newer = json.loads(gzip.open(data_dir / "mp_binary_elasticity_2025.1_matcalc.json.gz", "rt").read())
+    repeat = dict(newer[0], bulk_modulus_vrh=newer[0]["bulk_modulus_vrh"] * 2)
+    with gzip.open(tmp_path / "mp_binary_elasticity_2025.1_matcalc.json.gz", "wt") as handle:
+        json.dump(newer + [repeat], handle)
+    shutil.copy(data_dir / "matminer_elastic_tensor_2015.json.gz", tmp_path)
+    monkeypatch.setattr("moduli.data.assets._verify", lambda path, asset: None)  # edited copy
+    records, rejections = load_mp_elastic(tmp_path)
+    assert len(records) == 4411
+    kept = {r.id: r for r in records}[newer[0]["mp_id"]]
+    assert kept.targets["log10_k_vrh"] == pytest.approx(math.log10(newer[0]["bulk_modulus_vrh"]))
+    assert [r.reason for r in rejections] == [
+        f"repeated id in mp_binary_elasticity_2025.1_matcalc.json.gz: entry {len(newer) + 1} has "
+        "the id of entry 1, the one used"]

@@ -161,5 +161,6 @@ def test_json_lines_are_streamed_and_bad_lines_become_rejections(tmp_path, diele
     assert isinstance(entries[0].payload[1], str)  # the raw line travels, not a parsed dict
     assert parse_payload(entries[0].payload) == Structure.from_dict(dielectric_rows[0]["structure"])
     assert parse_payload(entries[4].payload).composition == parse_payload(entries[0].payload).composition
-    with pytest.raises(Exception):
+    assert entries[3].metadata["unreadable"].startswith("unreadable JSON on line 5 (Expecting")
+    with pytest.raises(ValueError, match="unreadable JSON on line 5"):
         parse_payload(entries[3].payload)

@@ -162,3 +162,86 @@ def test_figures_are_written_and_logged_to_wandb_as_images(single_run):
         assert f"| {system} | {n} |" in text
     logged = sorted(p.name for p in out.glob("wandb/offline-run-*/files/media/images/figures/*.png"))
     assert len(logged) == 7 and all(name.startswith("corpus_") for name in logged)
+
+
+def test_a_repeated_id_is_predicted_once_and_the_repeat_rejected(tmp_path, dielectric_rows, pretrained):
+    rows = [{"material_id": r["material_id"], "structure": r["structure"]} for r in dielectric_rows[:4]]
+    rows.append({"material_id": rows[0]["material_id"], "structure": rows[1]["structure"]})
+    corpus = tmp_path / "repeated.json"
+    corpus.write_text(json.dumps(rows))
+    out = tmp_path / "out"
+    cfg = compose_predict(f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
+                          f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "num_workers=0",
+                          "progress=false", "figures=false")
+    summary = predict(cfg)
+    table = pd.read_parquet(out / "predictions.parquet")
+    assert table["id"].tolist() == [r["material_id"] for r in rows[:4]]
+    first = Structure.from_dict(rows[0]["structure"])
+    assert table.loc[0, "formula"] == first.composition.reduced_formula
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected.values.tolist() == [[rows[0]["material_id"], "duplicate",
+                                         "repeated id: input 5 has the id of input 1, the one used"]]
+    assert summary["rejected_by_stage"] == {"duplicate": 1}
+    assert dict(summary["counts"])["after_duplicate"] == 4
+
+
+def test_a_screen_that_needs_band_gaps_warns_on_a_corpus_without_them(tmp_path, dielectric_rows,
+                                                                       pretrained, caplog):
+    folder = tmp_path / "cifs"
+    folder.mkdir()
+    for row in dielectric_rows[:3]:
+        Structure.from_dict(row["structure"]).to(filename=str(folder / f"{row['material_id']}.cif"))
+    cfg = compose_predict("corpus=cif_dir", f"corpus.path={folder}", f"ckpt.bulk={pretrained[0]}",
+                          f"ckpt.shear={pretrained[1]}", f"paths.output_dir={tmp_path / 'out'}",
+                          "num_workers=0", "progress=false", "figures=false")
+    with caplog.at_level("WARNING"):
+        summary = predict(cfg)
+    assert summary["predicted"] == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("gives no band gap (corpus=cif_dir)" in w and "screen=none" in w for w in warnings)
+    assert any(w.startswith("0 predictions from 3 inputs; rejected by stage: band_gap 3") for w in warnings)
+
+
+def test_a_cut_off_json_line_is_rejected_as_unreadable_not_screened(tmp_path, dielectric_rows, pretrained):
+    lines = [json.dumps({"material_id": r["material_id"], "structure": r["structure"],
+                         "band_gap": r["band_gap"]}) for r in dielectric_rows[:3]]
+    corpus = tmp_path / "cut.jsonl"
+    corpus.write_text("\n".join(lines[:2] + [lines[2][:len(lines[2]) // 2]]))
+    out = tmp_path / "out"
+    cfg = compose_predict(f"corpus.path={corpus}", f"ckpt.bulk={pretrained[0]}", f"ckpt.shear={pretrained[1]}",
+                          "screen=none", f"paths.output_dir={out}", "num_workers=0", "progress=false",
+                          "figures=false")
+    predict(cfg)
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected[["id", "stage"]].values.tolist() == [["line-3", "parse"]]
+    assert rejected["reason"][0].startswith("unreadable JSON on line 3 (")
+
+
+def test_rejections_say_what_is_wrong_in_words(tmp_path, rocksalt, pretrained):
+    def edited(change):
+        d = rocksalt.as_dict()
+        change(d)
+        return d
+
+    def nan_site(d):
+        d["sites"][0]["abc"] = [float("nan"), 0.0, 0.0]
+        d["sites"][0].pop("xyz", None)
+
+    rows = {"no-structure-text": "this is not a crystal\n",
+            "no-sites": edited(lambda d: d.update(sites=[])),
+            "singular": edited(lambda d: d["lattice"].update(matrix=[[1, 0, 0], [2, 0, 0], [0, 0, 1]])),
+            "inf-lattice": edited(lambda d: d["lattice"].update(matrix=[[float("inf"), 0, 0], [0, 4, 0], [0, 0, 4]])),
+            "nan-coordinates": edited(nan_site)}
+    corpus = tmp_path / "bad.json"
+    corpus.write_text(json.dumps([{"material_id": k, "structure": v} for k, v in rows.items()]))
+    out = tmp_path / "out"
+    predict(compose_predict(f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
+                            f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "num_workers=0",
+                            "progress=false", "figures=false"))
+    reasons = {r.id: (r.stage, r.reason) for r in pd.read_csv(out / "rejected.csv").itertuples()}
+    assert reasons == {
+        "no-structure-text": ("parse", "unreadable structure: text that is neither CIF nor POSCAR"),
+        "no-sites": ("parse", "unreadable structure: no sites"),
+        "singular": ("featurize", "singular lattice (cell volume 0 Å³)"),
+        "inf-lattice": ("featurize", "non-finite lattice vectors"),
+        "nan-coordinates": ("featurize", "non-finite atomic coordinates")}

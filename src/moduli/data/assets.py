@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moduli.atomic import atomic_write
+from moduli.errors import MissingInputError
 
 DATA_DIR_ENV = "MODULI_DATA_DIR"
 CACHE_DIR_ENV = "MODULI_CACHE_DIR"
@@ -76,7 +77,7 @@ ASSETS: dict[str, Asset] = {
 }
 
 
-class AssetUnavailableError(FileNotFoundError):
+class AssetUnavailableError(MissingInputError):
     """A named data file is neither on disk nor downloadable right now."""
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
+import torch
+from torch.utils.data import Sampler
 from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
@@ -20,12 +22,35 @@ from moduli.graphs.featurizer import CrystalGraphFeaturizer
 log = logging.getLogger(__name__)
 
 
+class EpochShuffleSampler(Sampler[int]):
+    """A new order every epoch that depends only on (seed, epoch).
+
+    Lightning calls :meth:`set_epoch` before each epoch, so a run resumed from a checkpoint sees
+    exactly the batches an uninterrupted run would (a plain shuffle draws from the global RNG,
+    whose state a checkpoint does not hold).
+    """
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.size, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.size
+
+
 class CrystalGraphDataModule(pl.LightningDataModule):
     """Graphs for one target, split by the random or the Matbench fold protocol.
 
     ``fold=None`` gives the seeded random split by ``fractions``; ``fold=k`` the Matbench
     protocol (``matbench_task`` names a Matbench task whose official fold ids are used instead of
-    recomputing them). Splits are made over the source's cleaned records (after ``limit``), before
+    recomputing them); ``seed`` fixes the random split and the validation share, ``shuffle_seed``
+    (default: ``seed``) the order of training batches. Splits are made over the source's cleaned records (after ``limit``), before
     featurisation, so they do not depend on featurisation settings; records the featuriser
     rejects are then left out of their split and reported in :attr:`rejections`.
     """
@@ -35,13 +60,14 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  val_fraction: float = 0.1, matbench_task: str | None = None, seed: int = 42,
                  featurizer: dict[str, Any] | None = None, atom_features: str | None = None,
                  data_dir: str | None = None, cache_dir: str | None = None, batch_size: int = 128,
-                 num_workers: int = 0):
+                 num_workers: int = 0, shuffle_seed: int | None = None):
         super().__init__()
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose from {sorted(TARGETS)}")
         self.source, self.target, self.limit = source, target, limit
         self.fold, self.fractions, self.val_fraction = fold, tuple(fractions), val_fraction
         self.matbench_task, self.seed = matbench_task, seed
+        self.shuffle_seed = seed if shuffle_seed is None else shuffle_seed
         self.batch_size, self.num_workers = batch_size, num_workers
         table = (AtomFeatureTable.from_json(atom_features) if atom_features
                  else AtomFeatureTable.cgcnn(data_dir))
@@ -90,7 +116,8 @@ class CrystalGraphDataModule(pl.LightningDataModule):
         # In training, a last batch of one graph can hold a single atom, and BatchNorm cannot
         # train on one value: drop such a batch (it is a different graph every epoch).
         drop_last = shuffle and len(self.graphs[split]) % self.batch_size == 1
-        return DataLoader(self.graphs[split], batch_size=self.batch_size, shuffle=shuffle,
+        sampler = EpochShuffleSampler(len(self.graphs[split]), self.shuffle_seed) if shuffle else None
+        return DataLoader(self.graphs[split], batch_size=self.batch_size, sampler=sampler,
                           drop_last=drop_last, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 

@@ -11,13 +11,14 @@ import csv
 import gzip
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from pymatgen.core import Structure
 
-from moduli.data.assets import fetch
+from moduli.data.assets import ASSETS, fetch
 from moduli.data.records import Record, Rejection
 
 SourceResult = tuple[list[Record], list[Rejection]]
@@ -43,16 +44,77 @@ def table_rows(data: Any) -> list[dict[str, Any]]:
                      "'split'/'columns' orientation")
 
 
+class UnreadableStructure(ValueError):
+    """An input that holds no readable structure; the message says why, in words."""
+
+
+def text_format(text: str) -> str | None:
+    """``"cif"``, ``"poscar"`` or None (neither) for the text of a structure file."""
+    if "_cell_length_a" in text or re.search(r"^\s*data_", text, re.MULTILINE):
+        return "cif"
+    lines = [line.split() for line in text.strip().splitlines()]
+    if len(lines) >= 7 and _numbers(lines[1], 1) and all(_numbers(lines[i], 3) for i in (2, 3, 4)):
+        return "poscar"
+    return None
+
+
+def _numbers(fields: list[str], count: int) -> bool:
+    try:
+        return len(fields) >= count and all(math.isfinite(float(f)) for f in fields[:count])
+    except ValueError:
+        return False
+
+
+def structure_from_text(text: str, fmt: str | None = None) -> Structure:
+    """A structure from CIF or POSCAR text (``fmt`` None: recognised from the text)."""
+    fmt = fmt or text_format(text)
+    if fmt is None:
+        raise UnreadableStructure("text that is neither CIF nor POSCAR")
+    try:
+        return Structure.from_str(text, fmt=fmt)
+    except Exception as err:  # noqa: BLE001 - pymatgen raises many kinds
+        raise UnreadableStructure(f"unreadable {'CIF' if fmt == 'cif' else 'POSCAR'} "
+                                  f"({type(err).__name__}: {err})") from err
+
+
+def structure_from_file(path: str | Path) -> Structure:
+    """A structure from a CIF / POSCAR file (format from the name, as pymatgen reads it)."""
+    try:
+        return Structure.from_file(path)
+    except Exception as err:  # noqa: BLE001
+        text = Path(path).read_text(errors="replace") if Path(path).is_file() else ""
+        fmt = text_format(text)
+        if fmt is None:
+            raise UnreadableStructure("text that is neither CIF nor POSCAR") from err
+        raise UnreadableStructure(f"unreadable {'CIF' if fmt == 'cif' else 'POSCAR'} "
+                                  f"({type(err).__name__}: {err})") from err
+
+
 def parse_structure(raw: Any) -> Structure:
-    """A pymatgen Structure from a Structure, its ``as_dict()`` or a CIF / POSCAR string."""
+    """A pymatgen Structure from a Structure, its ``as_dict()`` or a CIF / POSCAR string.
+
+    Raises :class:`UnreadableStructure` saying what is wrong (no sites, text that is neither
+    CIF nor POSCAR, ...).
+    """
     if isinstance(raw, Structure):
         return raw
     if isinstance(raw, dict):
-        return Structure.from_dict(raw)
+        if not raw.get("sites"):
+            raise UnreadableStructure("no sites")
+        try:
+            return Structure.from_dict(raw)
+        except Exception as err:  # noqa: BLE001
+            raise UnreadableStructure(f"unreadable structure dict ({type(err).__name__}: {err})") from err
     if isinstance(raw, str):
-        fmt = "cif" if "_cell_length_a" in raw else "poscar"
-        return Structure.from_str(raw, fmt=fmt)
-    raise ValueError(f"cannot read a structure from {type(raw).__name__}")
+        return structure_from_text(raw)
+    raise UnreadableStructure("no structure" if raw is None else
+                              f"a {type(raw).__name__} where a structure should be")
+
+
+def unreadable_reason(err: Exception) -> str:
+    """The rejection reason for a structure that could not be read."""
+    detail = str(err) if isinstance(err, UnreadableStructure) else f"{type(err).__name__}: {err}"
+    return f"unreadable structure: {detail}"
 
 
 def moduli_problem(values: dict[str, Any]) -> str | None:
@@ -85,17 +147,40 @@ def _record_from_moduli(mid: str, raw_structure: Any, moduli: dict[str, Any]) ->
     try:
         structure = parse_structure(raw_structure)
     except Exception as err:  # noqa: BLE001 - any parser failure is a rejection, not a crash
-        return Rejection(mid, f"unparseable structure: {type(err).__name__}: {err}")
+        return Rejection(mid, unreadable_reason(err))
     targets = {"log10_k_vrh": math.log10(moduli["K_VRH"]), "log10_g_vrh": math.log10(moduli["G_VRH"])}
     return Record(mid, structure, targets)
 
 
 def _split(items: Iterable[Record | Rejection]) -> SourceResult:
-    records, rejections = [], []
-    for item in items:
+    """Records sorted by id, and the rejections. Of entries sharing an id only the first is used
+    and every later one is rejected, so no data point is silently replaced by another."""
+    records, rejections, first = [], [], {}
+    for position, item in enumerate(items, start=1):
+        if item.id in first:
+            rejections.append(Rejection(item.id, f"repeated id: entry {position} has the id of entry "
+                                                 f"{first[item.id]}, the one used"))
+            continue
+        first[item.id] = position
         (records if isinstance(item, Record) else rejections).append(item)
     records.sort(key=lambda r: r.id)
     return records, rejections
+
+
+def _first_per_id(rows: list[dict[str, Any]], column: str, source: str
+                  ) -> tuple[dict[str, dict[str, Any]], list[Rejection]]:
+    """Rows by id (the first of each id) and a rejection for every later row with a taken id."""
+    kept: dict[str, dict[str, Any]] = {}
+    positions: dict[str, int] = {}
+    rejections = []
+    for position, row in enumerate(rows, start=1):
+        mid = row[column]
+        if mid in kept:
+            rejections.append(Rejection(mid, f"repeated id in {source}: entry {position} has the "
+                                             f"id of entry {positions[mid]}, the one used"))
+            continue
+        kept[mid], positions[mid] = row, position
+    return kept, rejections
 
 
 def load_mp_elastic(data_dir: str | Path | None = None) -> SourceResult:
@@ -104,16 +189,19 @@ def load_mp_elastic(data_dir: str | Path | None = None) -> SourceResult:
     On ids present in both, the 2025 values win (MP recomputed some of them). Records are
     sorted by material id (string sort). Targets: ``log10_k_vrh`` and ``log10_g_vrh``.
     """
-    newer = read_json(fetch("mp_binary_elasticity_2025", data_dir))
-    older = table_rows(read_json(fetch("elastic_tensor_2015", data_dir)))
+    newer, newer_repeats = _first_per_id(read_json(fetch("mp_binary_elasticity_2025", data_dir)),
+                                         "mp_id", ASSETS["mp_binary_elasticity_2025"].filename)
+    older, older_repeats = _first_per_id(table_rows(read_json(fetch("elastic_tensor_2015", data_dir))),
+                                         "material_id", ASSETS["elastic_tensor_2015"].filename)
     raw: dict[str, tuple[Any, dict[str, Any]]] = {}
-    for row in older:
+    for mid, row in older.items():
         moduli = {f"{k}_{b}": row.get(f"{k}_{b}") for k in "KG" for b in ("Reuss", "VRH", "Voigt")}
-        raw[row["material_id"]] = (row["structure"], moduli)
-    for row in newer:
-        raw[row["mp_id"]] = (row["structure"],
-                             {"K_VRH": row["bulk_modulus_vrh"], "G_VRH": row["shear_modulus_vrh"]})
-    return _split(_record_from_moduli(mid, s, m) for mid, (s, m) in raw.items())
+        raw[mid] = (row["structure"], moduli)
+    for mid, row in newer.items():  # the 2025 values replace the 2015 ones of the same id
+        raw[mid] = (row["structure"],
+                    {"K_VRH": row["bulk_modulus_vrh"], "G_VRH": row["shear_modulus_vrh"]})
+    records, rejections = _split(_record_from_moduli(mid, s, m) for mid, (s, m) in raw.items())
+    return records, newer_repeats + older_repeats + rejections
 
 
 MATBENCH_TARGETS = {"matbench_log_gvrh": ("log10(G_VRH)", "log10_g_vrh", "mb-log-gvrh"),
@@ -146,9 +234,9 @@ def load_cif_folder(path: str | Path, target: str) -> SourceResult:
         if not math.isfinite(value):
             return Rejection(mid, f"non-finite target {value}")
         try:
-            structure = Structure.from_file(folder / f"{mid}.cif")
+            structure = structure_from_file(folder / f"{mid}.cif")
         except Exception as err:  # noqa: BLE001
-            return Rejection(mid, f"unparseable structure: {type(err).__name__}: {err}")
+            return Rejection(mid, unreadable_reason(err))
         return Record(mid, structure, {target: value})
 
     return _split(one(row) for row in rows)
@@ -177,7 +265,7 @@ def load_structures_json(path: str | Path, target: str, target_column: str,
         try:
             structure = parse_structure(row.get(structure_column))
         except Exception as err:  # noqa: BLE001
-            return Rejection(mid, f"unparseable structure: {type(err).__name__}: {err}")
+            return Rejection(mid, unreadable_reason(err))
         return Record(mid, structure, {target: convert(value)})
 
     return _split(one(row) for row in table_rows(read_json(path)))

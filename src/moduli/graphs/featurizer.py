@@ -60,6 +60,24 @@ def structure_key(structure: Structure) -> str:
     return digest.hexdigest()
 
 
+MIN_CELL_VOLUME = 1e-3  # Å^3 per cell; below it the lattice vectors are (nearly) dependent.
+
+
+def cell_problem(structure: Structure) -> str | None:
+    """What makes a parsed structure no crystal at all, in words, or None."""
+    if len(structure) == 0:
+        return "no sites"
+    matrix = np.asarray(structure.lattice.matrix, dtype=float)
+    if not np.all(np.isfinite(matrix)):
+        return "non-finite lattice vectors"
+    volume = abs(float(np.linalg.det(matrix)))
+    if volume < MIN_CELL_VOLUME:
+        return f"singular lattice (cell volume {volume:.3g} Å³)"
+    if not np.all(np.isfinite(structure.frac_coords)):
+        return "non-finite atomic coordinates"
+    return None
+
+
 class CrystalGraphFeaturizer:
     """Turns structures into graphs under one :class:`Featurization`, with an optional disk cache."""
 
@@ -72,6 +90,9 @@ class CrystalGraphFeaturizer:
 
     def check(self, structure: Structure) -> np.ndarray:
         """Atomic numbers of a structure; :class:`StructureRejected` for input CGCNN cannot represent."""
+        problem = cell_problem(structure)
+        if problem:
+            raise StructureRejected(problem)
         z = np.empty(len(structure), dtype=np.int64)
         for i, site in enumerate(structure):  # one pass: ordered check and atomic numbers
             species = site.species

@@ -18,6 +18,7 @@ from pymatgen.core import Structure
 from torch_geometric.data import Batch, Data
 
 from moduli.data.records import Record, Rejection
+from moduli.errors import MissingInputError, UserInputError
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, Featurization
 from moduli.models.cgcnn import CGCNN
@@ -96,20 +97,26 @@ def warn_rejected(rejections: list[Rejection]) -> None:
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The contents of a checkpoint file, read with ``weights_only=True`` (no code can run).
 
-    A missing file raises :class:`FileNotFoundError`; a file that needs anything beyond tensors
-    and plain containers is refused with a :class:`ValueError` naming it.
+    A missing file raises :class:`~moduli.errors.MissingInputError` (a ``FileNotFoundError``); an
+    unreadable file, or one that needs anything beyond tensors and plain containers, a
+    :class:`~moduli.errors.UserInputError` (a ``ValueError``) naming it.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint file at {path}")
+        raise MissingInputError(f"no checkpoint file at {path}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"refused to load {path}: it holds Python objects other than tensors and "
-                         f"plain containers, and unpickling them could run code ({first})") from err
+        if "weights only load failed" not in first.lower():
+            raise UserInputError(f"unreadable checkpoint {path}: not a PyTorch checkpoint ({first})") from err
+        raise UserInputError(f"refused to load {path}: it holds Python objects other than tensors "
+                             "and plain containers, and unpickling them could run code") from err
+    except (RuntimeError, EOFError, OSError) as err:
+        raise UserInputError(f"unreadable checkpoint {path}: {type(err).__name__}: "
+                             f"{str(err).strip().splitlines()[0] if str(err).strip() else ''}") from err
     if not isinstance(checkpoint, dict):
-        raise ValueError(f"{path} is not a checkpoint (a {type(checkpoint).__name__}, not a dict)")
+        raise UserInputError(f"{path} is not a checkpoint (a {type(checkpoint).__name__}, not a dict)")
     return checkpoint
 
 
@@ -125,7 +132,7 @@ def load_checkpoint(path: str | Path, data_dir: str | Path | None = None) -> Cry
         target = {"name": "log10_modulus", "units": "log10(GPa)"}
         return CrystalModel(net, normalizer, featurization, target, table)
     if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
-        raise ValueError(f"{path} is neither a moduli checkpoint nor an original CGCNN one")
+        raise UserInputError(f"{path} is neither a moduli checkpoint nor an original CGCNN one")
     from moduli.models.module import CGCNNModule
 
     module = CGCNNModule(**checkpoint["hyper_parameters"])

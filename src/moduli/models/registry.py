@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from moduli.data.assets import sha256_of
+from moduli.errors import MissingInputError, UserInputError
 from moduli.models.api import CrystalModel, load_checkpoint
 from moduli.models.ensemble import EnsembleModel
 
@@ -32,7 +33,7 @@ def model_card(name: str, root: str | Path | None = None) -> dict[str, Any]:
     """The card of bundled model ``name`` (a :class:`ValueError` listing the names if unknown)."""
     cards = _cards(Path(root or BUNDLED_DIR))
     if name not in cards:
-        raise ValueError(f"no bundled model named {name!r}; available: {_listing(cards)}")
+        raise UserInputError(f"no bundled model named {name!r}; available: {_listing(cards)}")
     return cards[name]
 
 
@@ -62,7 +63,7 @@ def load_model(name_or_path: str | Path, data_dir: str | Path | None = None
     if str(name_or_path) in cards:
         return load_bundled(str(name_or_path))
     if not Path(name_or_path).is_file():
-        raise ValueError(f"{str(name_or_path)!r} is neither a checkpoint file nor a bundled model; "
+        raise MissingInputError(f"{str(name_or_path)!r} is neither a checkpoint file nor a bundled model; "
                          f"bundled models: {_listing(cards)}")
     return load_checkpoint(name_or_path, data_dir)
 

@@ -4,10 +4,11 @@ Readers never parse structures: parsing happens later, in DataLoader workers, so
 hundreds of thousands of files streams with flat memory and a bad file costs one
 ``rejected.csv`` line, not the run. A payload is one of
 - ``("dict", structure_dict)``: a pymatgen ``Structure.as_dict()``;
-- ``("text", fmt, text)``: CIF / POSCAR text;
+- ``("text", fmt, text)``: CIF / POSCAR text (``fmt`` "cif", "poscar" or None: recognised);
 - ``("json_line", line, column)``: one line of a JSON Lines file, the structure in ``column``;
 - ``("file", path)``: a structure file on disk;
-- ``("zip", zip_path, member)``: a file inside a zip archive, read without extracting.
+- ``("zip", zip_path, member)``: a file inside a zip archive, read without extracting;
+- ``("missing", reason)`` / ``("unreadable", reason)``: an input that has no structure to read.
 Metadata holds what the corpus knows without the structure (``band_gap_ev``,
 ``decomposition_energy_ev_atom``, ``energy_above_hull_ev_atom``, ``crystal_system``...).
 """
@@ -27,9 +28,14 @@ from typing import Any
 from pymatgen.core import Structure
 
 from moduli.atomic import atomic_write
-from moduli.data.sources import read_json, table_rows
+from moduli.data.sources import (UnreadableStructure, parse_structure, read_json, structure_from_file,
+                                 structure_from_text, table_rows)
+from moduli.errors import MissingInputError, UserInputError
 
 STRUCTURE_SUFFIXES = (".cif", ".vasp", ".poscar")
+# Metadata key of an entry that could not be read at all (its value is the reason); such an
+# entry is rejected at stage ``parse`` before any screening.
+UNREADABLE = "unreadable"
 
 
 @dataclass
@@ -40,25 +46,23 @@ class CorpusEntry:
 
 
 def parse_payload(payload: tuple) -> Structure:
-    """The structure a payload describes (raises on anything unreadable)."""
+    """The structure a payload describes; raises on anything unreadable
+    (:class:`~moduli.data.sources.UnreadableStructure` says why in words)."""
     kind = payload[0]
     if kind == "json_line":
-        row = json.loads(payload[1])
-        return parse_payload(("text", "cif" if "_cell_length_a" in row[payload[2]] else "poscar",
-                              row[payload[2]]) if isinstance(row.get(payload[2]), str)
-                             else ("dict", row.get(payload[2])))
+        return parse_structure(json.loads(payload[1]).get(payload[2]))
     if kind == "dict":
-        if not isinstance(payload[1], dict):
-            raise ValueError(f"structure is a {type(payload[1]).__name__}, not a dict")
-        return Structure.from_dict(payload[1])
+        return parse_structure(payload[1])
     if kind == "text":
-        return Structure.from_str(payload[2], fmt=payload[1])
+        return structure_from_text(payload[2], payload[1])
     if kind == "file":
-        return Structure.from_file(payload[1])
+        return structure_from_file(payload[1])
     if kind == "zip":
-        return Structure.from_str(_zip_text(payload[1], payload[2]), fmt=_format_of(payload[2]))
+        return structure_from_text(_zip_text(payload[1], payload[2]), _format_of(payload[2]))
     if kind == "missing":
         raise FileNotFoundError(payload[1])
+    if kind == "unreadable":
+        raise UnreadableStructure(payload[1])
     raise ValueError(f"unknown payload kind {kind!r}")
 
 
@@ -91,8 +95,11 @@ def read_cif_dir(path: str | Path) -> Iterator[CorpusEntry]:
     The id is the path relative to ``path`` without its suffix.
     """
     root = Path(path)
+    if root.is_file():
+        raise UserInputError(f"corpus=cif_dir needs a folder of structure files, and {root} is a "
+                             "file (a JSON table of structures: corpus=structures_json)")
     if not root.is_dir():
-        raise FileNotFoundError(f"corpus folder {root} does not exist")
+        raise MissingInputError(f"corpus folder {root} does not exist")
     for file in sorted(root.rglob("*")):
         name = file.name.lower()
         if file.is_file() and (name.endswith(STRUCTURE_SUFFIXES) or name.startswith(("poscar", "contcar"))):
@@ -112,17 +119,33 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
     holds a structure dict or CIF / POSCAR text; ``band_gap_column`` (eV) is optional and kept as
     ``band_gap_ev`` metadata (missing or non-finite: None).
     """
+    if Path(path).is_dir():
+        raise UserInputError(f"corpus=structures_json needs a JSON or JSON Lines file, and {path} is "
+                             "a folder (a folder of CIF / POSCAR files: corpus=cif_dir)")
+    if not Path(path).is_file():
+        raise MissingInputError(f"corpus file {path} does not exist")
     streamed = ".jsonl" in Path(path).name
     rows = _json_lines(path) if streamed else ((row, None) for row in table_rows(read_json(path)))
+    checked = False
     for n, (row, line) in enumerate(rows):
+        if UNREADABLE in row:
+            yield CorpusEntry(row[UNREADABLE][0], ("unreadable", row[UNREADABLE][1]),
+                              {UNREADABLE: row[UNREADABLE][1]})
+            continue
+        if not checked:
+            checked = True
+            for setting, column in (("structure_column", structure_column), ("id_column", id_column)):
+                if column not in row:
+                    raise UserInputError(f"no column {column!r} in {path} (its columns: "
+                                         f"{', '.join(map(repr, row))}); set corpus.{setting}")
         raw = row.get(structure_column)
-        mid = str(row.get(id_column, f"row-{n}"))
+        mid = str(row.get(id_column, f"row-{n + 1}"))
         if line is not None:
             # Keep the line, not the parsed dict: a chunk of 10k dicts of floats costs hundreds
             # of MB and is copied into every forked worker; the worker parses the line again.
             payload = ("json_line", line, structure_column)
         elif isinstance(raw, str):
-            payload = ("text", "cif" if "_cell_length_a" in raw else "poscar", raw)
+            payload = ("text", None, raw)  # the format is recognised from the text
         else:
             payload = ("dict", raw)
         metadata = {"formula": row.get("formula") or row.get("formula_pretty")}
@@ -135,7 +158,8 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
 
 
 def _json_lines(path: str | Path) -> Iterator[tuple[dict[str, Any], str]]:
-    """(parsed object, raw line) per non-empty line; an invalid line yields an empty object."""
+    """(parsed object, raw line) per non-empty line; an invalid line yields
+    ``{UNREADABLE: (id "line-N", reason)}``."""
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as handle:
         for n, line in enumerate(handle):
@@ -143,8 +167,9 @@ def _json_lines(path: str | Path) -> Iterator[tuple[dict[str, Any], str]]:
                 continue
             try:
                 yield json.loads(line), line
-            except json.JSONDecodeError:
-                yield {"material_id": f"line-{n + 1}"}, line
+            except json.JSONDecodeError as err:
+                yield {UNREADABLE: (f"line-{n + 1}", f"unreadable JSON on line {n + 1} "
+                                                     f"({err.msg}, column {err.colno})")}, line
 
 
 GNOME_COLUMNS = {"Bandgap": "band_gap_ev", "Decomposition Energy Per Atom": "decomposition_energy_ev_atom",
@@ -160,6 +185,9 @@ def read_gnome(summary_csv: str | Path, zip_path: str | Path) -> Iterator[Corpus
     ``.CIF`` or ``.cif``. A summary row with no CIF still yields an entry, whose structure then
     fails to load (one rejection, not a silent drop).
     """
+    for given in (summary_csv, zip_path):
+        if not Path(given).is_file():
+            raise MissingInputError(f"GNoME file {given} does not exist")
     with zipfile.ZipFile(zip_path) as archive:
         members = {Path(m).stem: m for m in archive.namelist()
                    if m.lower().endswith(".cif") and not m.endswith("/")}

@@ -29,6 +29,7 @@ from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.ensemble import MODULI, EnsembleModel, as_ensemble
 from moduli.models.registry import available_models, load_model, model_card, sha256_of
 from moduli.models.table import COLUMNS, DEFAULT_MODELS, OPTIONAL_COLUMNS
+from moduli.predict.corpus import UNREADABLE
 from moduli.predict.ensemble import EnsemblePredictor
 from moduli.predict.progress import StructureProgress
 from moduli.predict.screening import ScreenRules
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 TRUSTED_TARGETS = ["moduli.*", "lightning.pytorch.*"]
 # The order in which inputs drop out; counts after each stage go to screening.json.
-PIPELINE = ["band_gap", "stability", "parse", "radioactive", "single_element", "featurize"]
+PIPELINE = ["duplicate", "band_gap", "stability", "parse", "radioactive", "single_element", "featurize"]
 
 
 def _given(value: Any) -> list[str]:
@@ -124,9 +125,22 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     with open(screened_out, "w", newline="") as handle:
         rejected_writer = csv.writer(handle)
         rejected_writer.writerow(["seq", "id", "stage", "reason"])
+        first_of_id: dict[str, int] = {}
         for seq, entry in enumerate(entries):
             n_input += 1
-            failed = rules.check_metadata(entry.metadata)
+            if seq == 0 and rules.needs_band_gap and "band_gap_ev" not in entry.metadata:
+                log.warning("the screen keeps band gaps in [%s, %s] eV, but this corpus gives no band "
+                            "gap (corpus=%s): every input will be screened out; use screen=none to "
+                            "predict them all", rules.band_gap_min, rules.band_gap_max,
+                            cfg.corpus._target_.rsplit(".", 1)[-1].removeprefix("read_"))
+            if entry.id in first_of_id:
+                failed = ("duplicate", f"repeated id: input {seq + 1} has the id of input "
+                                       f"{first_of_id[entry.id] + 1}, the one used")
+            elif UNREADABLE in entry.metadata:
+                failed = ("parse", entry.metadata[UNREADABLE])
+            else:
+                failed = rules.check_metadata(entry.metadata)
+            first_of_id.setdefault(entry.id, seq)
             if failed:
                 counts[failed[0]] += 1
                 rejected_writer.writerow([seq, entry.id, *failed])
@@ -190,6 +204,9 @@ def _finish(cfg, out: Path, shard_dir: Path, n_chunks: int, n_input: int, counts
     log.info("radioactive list: %s", ", ".join(rules.radioactive or []) or "(none)")
     log.info("%d predictions in %s (%.1f s, %.0f inputs/s)", len(table), out / "predictions.parquet",
              seconds, n_input / max(seconds, 1e-9))
+    if n_input and not len(table):
+        log.warning("0 predictions from %d inputs; rejected by stage: %s (reasons in %s)", n_input,
+                    ", ".join(f"{k} {v}" for k, v in counts.items()), out / "rejected.csv")
     if cfg.figures and len(table):
         _figures(cfg, out, table, summary)
     return summary

@@ -38,9 +38,13 @@ class ScreenRules:
                 raise ValueError(f"radioactive list holds {symbol!r}, not an element symbol "
                                  "(in YAML, quote symbols: a bare No reads as false)")
 
+    @property
+    def needs_band_gap(self) -> bool:
+        return self.band_gap_min is not None or self.band_gap_max is not None
+
     def check_metadata(self, metadata: dict[str, Any]) -> tuple[str, str] | None:
         """(stage, reason) of the first metadata rule an entry fails, or None."""
-        if self.band_gap_min is not None or self.band_gap_max is not None:
+        if self.needs_band_gap:
             gap = metadata.get("band_gap_ev")
             if gap is None or not math.isfinite(gap):
                 return "band_gap", "no finite band gap"

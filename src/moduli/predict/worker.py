@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import Dataset
 from torch_geometric.data import Batch
 
+from moduli.data.sources import unreadable_reason
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.table import featurize_reason, structure_row
 from moduli.predict.corpus import CorpusEntry, parse_payload
@@ -33,7 +34,7 @@ class ChunkDataset(Dataset):
         try:
             structure = parse_payload(entry.payload)
         except Exception as err:  # noqa: BLE001 - any unreadable input is a rejection
-            item["rejection"] = ("parse", f"unreadable structure: {type(err).__name__}: {err}")
+            item["rejection"] = ("parse", unreadable_reason(err))
             return item
         failed = self.rules.check_structure(structure)
         if failed:

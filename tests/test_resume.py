@@ -1,0 +1,119 @@
+"""Training survives kill -9: a rerun in the same run dir resumes and ends where an
+uninterrupted run ends; a finished run is reported, not retrained; another config is refused."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+METRICS = [f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2")]
+
+
+def command(out, *extra):
+    return [sys.executable, "train.py", "data.limit=300", "data.batch_size=32", "trainer.max_epochs=10",
+            "trainer.enable_progress_bar=false", f"hydra.run.dir={out}", *extra]
+
+
+def run(out, *extra):
+    """The finished process; its output (log lines and errors, stdout and stderr) in ``.stdout``."""
+    return subprocess.run(command(out, *extra), cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=600)
+
+
+def last_epoch(path: Path) -> int:
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")["epoch"]
+    except Exception:  # noqa: BLE001 - not written yet
+        return -1
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    result = run(out, "logger=none")
+    assert result.returncode == 0, result.stdout[-3000:]
+    return out
+
+
+def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(tmp_path, uninterrupted):
+    out = tmp_path / "killed"
+    process = subprocess.Popen(command(out, "logger=wandb"), cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while last_epoch(out / "checkpoints" / "last.ckpt") < 2 and process.poll() is None:
+        assert time.time() < deadline, "no checkpoint of epoch 3 within 300 s"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (out / "metrics.json").exists(), "the run finished before it could be killed"
+    killed_at = last_epoch(out / "checkpoints" / "last.ckpt")
+    assert 2 <= killed_at < 9
+
+    result = run(out, "logger=wandb")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"resuming from {out / 'checkpoints' / 'last.ckpt'} (epoch {killed_at + 1} done)" in result.stdout
+    assert f"epoch {killed_at + 1}/10:" not in result.stdout  # no epoch done twice
+    assert f"epoch {killed_at + 2}/10:" in result.stdout and "epoch 10/10:" in result.stdout
+    resumed = json.loads((out / "metrics.json").read_text())
+    expected = json.loads((uninterrupted / "metrics.json").read_text())
+    for key in METRICS:
+        assert resumed[key] == pytest.approx(expected[key], rel=1e-6, abs=1e-9), key
+    assert resumed["best_checkpoint"] == expected["best_checkpoint"]
+    for split in ("train", "val", "test"):
+        pd.testing.assert_frame_equal(pd.read_csv(out / "predictions" / f"{split}.csv"),
+                                      pd.read_csv(uninterrupted / "predictions" / f"{split}.csv"),
+                                      rtol=1e-6)
+    # One W&B run, continued: both processes wrote under the same run id.
+    ids = {p.name.rsplit("-", 1)[-1] for p in (out / "wandb").glob("offline-run-*")}
+    assert len(ids) == 1 and len(list((out / "wandb").glob("offline-run-*"))) == 2
+    # Per-epoch lines reach train.log when stdout is no terminal.
+    log = (out / "train.log").read_text()
+    assert "epoch 10/10: train/loss" in log and "val/mae" in log
+
+
+def test_a_finished_run_is_reported_not_retrained(uninterrupted):
+    before = (uninterrupted / "metrics.json").read_text()
+    result = run(uninterrupted, "logger=none")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "holds a finished run of this config, not retrained" in result.stdout
+    assert (uninterrupted / "metrics.json").read_text() == before
+    assert "epoch 1/10" not in result.stdout
+
+
+def test_another_config_in_the_same_run_dir_is_refused(uninterrupted):
+    result = run(uninterrupted, "logger=none", "model.optimizer.lr=0.01")
+    assert result.returncode != 0
+    assert "holds a run of another config (differs in model.optimizer.lr)" in result.stdout
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_last_checkpoint_that_would_run_code_is_refused(tmp_path):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from moduli.training import train
+
+    out, marker = tmp_path / "run", tmp_path / "pwned"
+    with initialize_config_dir(str(REPO / "conf")):
+        cfg = compose("train", overrides=["data.limit=120", "trainer.max_epochs=2", "logger=none",
+                                          "trainer.enable_progress_bar=false", f"paths.output_dir={out}"])
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    torch.save({"epoch": 0, "state_dict": {}, "loops": _RunsCode(marker)}, out / "checkpoints" / "last.ckpt")
+    with pytest.raises(ValueError, match="refused to load .*last.ckpt"):
+        train(cfg)
+    assert not marker.exists()
