@@ -60,7 +60,7 @@ def test_a_missing_or_unreadable_checkpoint(tmp_path, corpus):
     text = tmp_path / "text.ckpt"
     text.write_text("not a checkpoint\n")
     assert_user_error(cli(*predict_args(tmp_path, f"corpus.path={corpus}", f"ckpt.shear={text}")),
-                      f"unreadable checkpoint {text}")
+                      f"refused to load {text}: not a checkpoint of tensors and plain containers")
 
 
 def test_an_unknown_column(tmp_path, corpus):

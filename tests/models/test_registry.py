@@ -1,6 +1,5 @@
 """Bundled ensembles by name, their cards, building a bundle from runs, safe checkpoint reading."""
 import json
-import os
 import pickle
 import shutil
 from pathlib import Path
@@ -14,6 +13,8 @@ from hydra import compose, initialize_config_dir
 import moduli
 from moduli.models.ensemble import EnsembleModel
 from moduli.models.registry import BUNDLED_DIR, load_bundled, sha256_of
+
+from tests.crafted import RunsCode
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = {"mp-elastic-k": "log10_k_vrh", "mp-elastic-g": "log10_g_vrh"}
@@ -109,20 +110,12 @@ def test_a_bundle_built_from_runs_predicts_their_mean(tmp_path, member_runs, sam
     assert set(slim) == {"pytorch-lightning_version", "hyper_parameters", "state_dict", "epoch"}
 
 
-class _RunsCode:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
-
-
 def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pth.tar"
     with open(path, "wb") as handle:
-        pickle.dump({"state_dict": {}, "normalizer": _RunsCode(marker)}, handle)
-    torch.save({"state_dict": {}, "normalizer": _RunsCode(marker)}, tmp_path / "evil.ckpt")
+        pickle.dump({"state_dict": {}, "normalizer": RunsCode(marker)}, handle)
+    torch.save({"state_dict": {}, "normalizer": RunsCode(marker)}, tmp_path / "evil.ckpt")
     for candidate in (path, tmp_path / "evil.ckpt"):
         with pytest.raises(ValueError, match=f"refused to load {candidate}"):
             moduli.load_model(candidate)

@@ -7,6 +7,7 @@ plain containers only, so a crafted file cannot run code when it is opened.
 from __future__ import annotations
 
 import pickle
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,10 +108,14 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if "GLOBAL" not in str(err):  # not a pickle of ours at all (text, another format)
-            raise UserInputError(f"unreadable checkpoint {path}: not a PyTorch checkpoint") from err
-        raise UserInputError(f"refused to load {path}: it holds Python objects other than tensors "
-                             "and plain containers, and unpickling them could run code") from err
+        called = re.search(r"GLOBAL (\S+)", str(err))
+        if called:
+            raise UserInputError(f"refused to load {path}: unpickling it would call "
+                                 f"{called.group(1)} (only tensors and plain containers are "
+                                 "loaded, so that no file can run code)") from err
+        raise UserInputError(f"refused to load {path}: not a checkpoint of tensors and plain "
+                             "containers only (no checkpoint at all, or a pickle whose loading "
+                             "could run code)") from err
     except (RuntimeError, EOFError, OSError) as err:
         raise UserInputError(f"unreadable checkpoint {path}: {type(err).__name__}: "
                              f"{str(err).strip().splitlines()[0] if str(err).strip() else ''}") from err
