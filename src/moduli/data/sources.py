@@ -65,6 +65,11 @@ def _numbers(fields: list[str], count: int) -> bool:
         return False
 
 
+def _unreadable(fmt: str, err: Exception) -> UnreadableStructure:
+    return UnreadableStructure(f"unreadable {'CIF' if fmt == 'cif' else 'POSCAR'} "
+                               f"({type(err).__name__}: {err})")
+
+
 def structure_from_text(text: str, fmt: str | None = None) -> Structure:
     """A structure from CIF or POSCAR text (``fmt`` None: recognised from the text)."""
     fmt = fmt or text_format(text)
@@ -73,8 +78,7 @@ def structure_from_text(text: str, fmt: str | None = None) -> Structure:
     try:
         return Structure.from_str(text, fmt=fmt)
     except Exception as err:  # noqa: BLE001 - pymatgen raises many kinds
-        raise UnreadableStructure(f"unreadable {'CIF' if fmt == 'cif' else 'POSCAR'} "
-                                  f"({type(err).__name__}: {err})") from err
+        raise _unreadable(fmt, err) from err
 
 
 def structure_from_file(path: str | Path) -> Structure:
@@ -86,8 +90,7 @@ def structure_from_file(path: str | Path) -> Structure:
         fmt = text_format(text)
         if fmt is None:
             raise UnreadableStructure("text that is neither CIF nor POSCAR") from err
-        raise UnreadableStructure(f"unreadable {'CIF' if fmt == 'cif' else 'POSCAR'} "
-                                  f"({type(err).__name__}: {err})") from err
+        raise _unreadable(fmt, err) from err
 
 
 def parse_structure(raw: Any) -> Structure:

@@ -18,6 +18,7 @@ from moduli.data.symmetry import cell_description
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
 from moduli.models.api import CrystalModel
 from moduli.models.ensemble import EnsembleModel, as_ensemble, check_moduli, modulus_columns
+from moduli.models.registry import load_model
 
 COLUMNS = ["id", "formula", "n_atoms", "density_g_cm3", "volume_a3", "mass_amu",
            "bulk_modulus_gpa", "shear_modulus_gpa", "v_longitudinal_m_s", "v_transverse_m_s",
@@ -42,18 +43,19 @@ def featurize_reason(err: Exception) -> str:
     return str(err) if isinstance(err, StructureRejected) else f"{type(err).__name__}: {err}"
 
 
-def resolve_models(bulk: ModelLike | None = None, shear: ModelLike | None = None,
+def resolve_models(bulk: ModelLike | Sequence[ModelLike] | None = None,
+                   shear: ModelLike | Sequence[ModelLike] | None = None,
                    data_dir: str | Path | None = None) -> dict[str, EnsembleModel]:
-    """Bulk and shear ensembles from names, checkpoint paths or loaded models (default: bundled)."""
-    from moduli.models.registry import load_model
-
-    given = {"bulk": bulk, "shear": shear}
+    """Bulk and shear ensembles from bundled names, checkpoint paths or loaded models, or a list
+    of those (default: the bundled ensembles). One bundled ensemble keeps its calibration; a
+    list pools all members into one ensemble with an uncalibrated std."""
     ensembles = {}
-    for prop, model in given.items():
-        model = DEFAULT_MODELS[prop] if model is None else model
-        if isinstance(model, (str, Path)):
-            model = load_model(model, data_dir)
-        ensembles[prop] = as_ensemble(model)
+    for prop, given in (("bulk", bulk), ("shear", shear)):
+        items = list(given) if isinstance(given, (list, tuple)) else [given]
+        items = [DEFAULT_MODELS[prop]] if items in ([], [None]) else items
+        loaded = [load_model(m, data_dir) if isinstance(m, (str, Path)) else m for m in items]
+        ensembles[prop] = (as_ensemble(loaded[0]) if len(loaded) == 1 else
+                           EnsembleModel([m for model in loaded for m in as_ensemble(model).members]))
     check_moduli(ensembles)
     return ensembles
 

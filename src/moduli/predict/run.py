@@ -25,10 +25,9 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
 from moduli.analysis.report import Report, add_structure_table, log_to_wandb
-from moduli.graphs.featurizer import CrystalGraphFeaturizer
-from moduli.models.ensemble import MODULI, EnsembleModel, as_ensemble
-from moduli.models.registry import available_models, load_model, model_card, sha256_of
-from moduli.models.table import COLUMNS, DEFAULT_MODELS, OPTIONAL_COLUMNS
+from moduli.models.ensemble import MODULI
+from moduli.models.registry import available_models, model_card, sha256_of
+from moduli.models.table import COLUMNS, DEFAULT_MODELS, OPTIONAL_COLUMNS, resolve_models
 from moduli.predict.corpus import UNREADABLE
 from moduli.predict.ensemble import EnsemblePredictor
 from moduli.predict.progress import StructureProgress
@@ -59,19 +58,15 @@ def _provenance(given: str) -> dict[str, Any]:
 
 
 def load_ensemble(cfg: DictConfig) -> tuple[EnsemblePredictor, dict[str, list[dict[str, Any]]]]:
-    """The bulk and shear ensembles of ``cfg.ckpt`` (bundled names or checkpoint paths; unset: the
-    bundled ensembles) and where each came from. A list is one ensemble; a list that mixes a
-    bundled name with other entries pools all members, with an uncalibrated std."""
-    ensembles, provenance = {}, {}
-    for prop in MODULI:
-        given = _given(cfg.ckpt.get(prop)) or [DEFAULT_MODELS[prop]]
-        loaded = [load_model(g, cfg.paths.data_dir) for g in given]
-        ensembles[prop] = (loaded[0] if len(loaded) == 1 and isinstance(loaded[0], EnsembleModel)
-                           else EnsembleModel([m for model in loaded for m in as_ensemble(model).members]))
-        provenance[prop] = [_provenance(g) for g in given]
+    """The bulk and shear ensembles of ``cfg.ckpt`` (see :func:`moduli.models.table.resolve_models`;
+    unset: the bundled ensembles) and where each came from."""
+    given = {prop: _given(cfg.ckpt.get(prop)) or [DEFAULT_MODELS[prop]] for prop in MODULI}
+    ensembles = resolve_models(given["bulk"], given["shear"], cfg.paths.data_dir)
+    provenance = {prop: [_provenance(g) for g in entries] for prop, entries in given.items()}
+    for prop, entries in provenance.items():
         log.info("%s modulus: %s", prop, "; ".join(
             f"{p['name']} ({', '.join(m['sha256'][:12] for m in p['members'])})" if "name" in p
-            else f"{p['path']} ({p['sha256'][:12]})" for p in provenance[prop]))
+            else f"{p['path']} ({p['sha256'][:12]})" for p in entries))
     return EnsemblePredictor(ensembles), provenance
 
 
@@ -84,10 +79,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     torch.set_num_threads(cfg.torch_threads or max(1, (os.cpu_count() or 1) - cfg.num_workers))
     rules = ScreenRules(**OmegaConf.to_container(cfg.screen, resolve=True))
     module, models = load_ensemble(cfg)
-    member = next(iter(module.ensembles.values())).members[0]
-    featurizer = CrystalGraphFeaturizer(member.featurizer.atom_table, member.featurization.radius,
-                                        member.featurization.max_neighbors,
-                                        member.featurization.gaussian_step)
+    featurizer = module.ensembles["bulk"].featurizer  # both share one featurisation (checked)
     shard_dir = out / "shards"
     writer = ShardWriter(shard_dir)
     progress = StructureProgress(cfg.progress)
