@@ -61,15 +61,16 @@ def resolve_models(bulk: ModelLike | Sequence[ModelLike] | None = None,
 
 
 def predict_table(structures: Sequence[Structure], ids: Sequence[str] | None = None,
-                  bulk: ModelLike | None = None, shear: ModelLike | None = None,
-                  symprec: float = 0.1, batch_size: int = 256,
+                  bulk: ModelLike | Sequence[ModelLike] | None = None,
+                  shear: ModelLike | Sequence[ModelLike] | None = None, symprec: float = 0.1, batch_size: int = 256,
                   data_dir: str | Path | None = None) -> pd.DataFrame:
     """B, G (GPa), their std, derived properties and cell columns for each structure, in order.
 
     The columns are those of predict.py's ``predictions.parquet`` plus ``rejected``: empty (None)
     for a predicted structure, the reason for one that cannot be used, whose other values are
     NaN. ``ids`` default to the positions ``"0", "1", ...``; models default to the bundled
-    ensembles (``bulk`` / ``shear`` take a bundled name, a checkpoint path or a loaded model).
+    ensembles (``bulk`` / ``shear`` take a bundled name, a checkpoint path, a loaded model or a
+    list of those, see :func:`resolve_models`).
     """
     ids = [str(i) for i in (range(len(structures)) if ids is None else ids)]
     if len(ids) != len(structures):
