@@ -126,6 +126,13 @@ def test_two_sweep_processes_share_one_study_in_postgresql(tmp_path):
 
         pytest.skip("no PostgreSQL: source .ci/postgres.sh DIR to start one")
     name = f"shared_{uuid.uuid4().hex[:8]}"
+    # A new, empty database: both processes race to create Optuna's tables, as machines do
+    # when they start on a fresh server.
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = url.rsplit("/", 1)[0] + f"/{name}"
     processes = [sweep(tmp_path / f"p{k}", "hydra.sweeper.n_trials=2", "logger=none",
                        f"hydra.sweeper.storage.url={url}", f"hydra.sweeper.study_name={name}",
                        wait=False) for k in range(2)]

@@ -63,7 +63,17 @@ class HeartbeatStorage(optuna.storages.RDBStorage):
     """
 
     def __init__(self, url: str, heartbeat_interval: int = 60, grace_period: int = 180, **kwargs: Any):
-        super().__init__(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, **kwargs)
+        # Processes that open a new, empty database at the same moment race to create Optuna's
+        # tables (PostgreSQL: "duplicate key ... alembic_version"); the loser retries and finds them.
+        for attempt in range(10):
+            try:
+                super().__init__(url, heartbeat_interval=heartbeat_interval,
+                                 grace_period=grace_period, **kwargs)
+                break
+            except sqlalchemy.exc.DBAPIError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.2 + random.random())
         self._start_beating()
 
     def _start_beating(self) -> None:
