@@ -2,7 +2,7 @@
 import hydra
 from omegaconf import DictConfig
 
-from moduli.errors import exit_on_user_error
+from moduli.core.errors import exit_on_user_error
 from moduli.predict.run import predict
 
 

@@ -2,8 +2,8 @@
 import hydra
 from omegaconf import DictConfig
 
-from moduli.errors import exit_on_user_error
-from moduli.training import train
+from moduli.core.errors import exit_on_user_error
+from moduli.train.run import train
 
 
 @hydra.main(config_path="conf", config_name="train")

@@ -29,8 +29,8 @@ import numpy as np
 import psutil
 from pymatgen.core import Structure
 
-from moduli.data.assets import fetch
-from moduli.data.sources import read_json, table_rows
+from moduli.core.assets import fetch
+from moduli.core.structures import read_json, table_rows
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -69,7 +69,7 @@ def training_runs(tmp_path_factory):
     """Tiny real training runs (120 mp_elastic records): CGCNN (1 epoch), decision tree, dummy; folds 0, 1."""
     from hydra import compose, initialize_config_dir
 
-    from moduli.training import train
+    from moduli.train.run import train
 
     root = tmp_path_factory.mktemp("runs")
     for model, extra in (("cgcnn", ["trainer.max_epochs=1", "data.batch_size=32"]), ("dt", []), ("dummy", [])):

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from moduli.atomic import atomic_write
+from moduli.core.atomic import atomic_write
 
 
 def test_written_file_has_the_umask_mode_not_mkstemps_0600(tmp_path):

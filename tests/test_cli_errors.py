@@ -28,7 +28,7 @@ def corpus(tmp_path_factory, dielectric_rows):
 
 @pytest.fixture(scope="module")
 def dielectric_rows(data_dir):
-    from moduli.data.sources import read_json, table_rows
+    from moduli.core.structures import read_json, table_rows
 
     return table_rows(read_json(data_dir / "matminer_dielectric_constant_bandgap.json.gz"))
 

@@ -110,7 +110,7 @@ def test_a_last_checkpoint_that_would_run_code_is_refused(tmp_path):
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from moduli.training import train
+    from moduli.train.run import train
 
     out, marker = tmp_path / "run", tmp_path / "pwned"
     with initialize_config_dir(str(REPO / "conf")):

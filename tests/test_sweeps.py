@@ -96,7 +96,7 @@ def test_a_trial_left_running_by_a_killed_sweep_is_marked_failed_and_the_study_g
 def test_running_trials_of_runs_made_before_heartbeats_are_failed_after_the_grace_period(tmp_path):
     import time
 
-    from moduli.sweeps import HeartbeatStorage, fail_dead_trials
+    from moduli.train.sweeps import HeartbeatStorage, fail_dead_trials
 
     url = f"sqlite:///{tmp_path}/old.db"
     old = optuna.create_study(study_name="old", storage=url)  # no heartbeats, as before

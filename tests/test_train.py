@@ -14,7 +14,7 @@ from pymatgen.core import Lattice, Structure
 
 import moduli
 from moduli.graphs.featurizer import Featurization
-from moduli.training import train
+from moduli.train.run import train
 
 REPO = Path(__file__).resolve().parents[1]
 SPLITS = ("train", "val", "test")

@@ -11,7 +11,7 @@ import pandas as pd
 
 import moduli
 from moduli.analysis.metrics import mae, r2
-from moduli.data.assets import fetch
+from moduli.core.assets import fetch
 from moduli.data.sources import load_mp_elastic
 
 HERE = Path(__file__).parent

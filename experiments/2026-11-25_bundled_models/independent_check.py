@@ -24,7 +24,7 @@ from pymatgen.core import Structure
 import moduli
 from moduli.analysis.metrics import mae, r2, std_calibration
 from moduli.data.sources import load_mp_elastic
-from moduli.data.symmetry import cell_description
+from moduli.core.cell import cell_description
 
 DATA = Path(os.environ.get("MODULI_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
 

@@ -9,7 +9,7 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from moduli.baselines.descriptors import DESCRIPTORS, describe
-from moduli.training import train
+from moduli.train.run import train
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from moduli.data import assets
+from moduli.core import assets
 from moduli.data.sources import (load_cif_folder, load_matbench, load_mp_elastic, load_structures_json,
                                  moduli_problem, read_json)
 
@@ -125,7 +125,7 @@ def test_a_repeated_id_within_an_mp_elastic_file_is_rejected(tmp_path, data_dir,
     with gzip.open(tmp_path / "mp_binary_elasticity_2025.1_matcalc.json.gz", "wt") as handle:
         json.dump(newer + [repeat], handle)
     shutil.copy(data_dir / "matminer_elastic_tensor_2015.json.gz", tmp_path)
-    monkeypatch.setattr("moduli.data.assets._verify", lambda path, asset: None)  # edited copy
+    monkeypatch.setattr("moduli.core.assets._verify", lambda path, asset: None)  # edited copy
     records, rejections = load_mp_elastic(tmp_path)
     assert len(records) == 4411
     kept = {r.id: r for r in records}[newer[0]["mp_id"]]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from moduli.data.records import Record
+from moduli.core.records import Record
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected, structure_key
 from moduli.graphs.neighbors import nearest_neighbors

@@ -74,7 +74,7 @@ def test_cards_match_their_files_and_the_recorded_runs():
 @pytest.fixture(scope="module")
 def member_runs(tmp_path_factory):
     """Two tiny real runs on one fixed split, differing in seed only (as bundle members do)."""
-    from moduli.training import train
+    from moduli.train.run import train
 
     root = tmp_path_factory.mktemp("members")
     for seed in (0, 1):
@@ -88,7 +88,7 @@ def member_runs(tmp_path_factory):
 
 
 def test_a_bundle_built_from_runs_predicts_their_mean(tmp_path, member_runs, sample_structures):
-    from moduli.bundling import build_bundle
+    from moduli.train.bundling import build_bundle
 
     card = build_bundle("tiny-g", member_runs, [], tmp_path, command="pytest")
     ensemble = load_bundled("tiny-g", tmp_path)

@@ -11,7 +11,7 @@ from pymatgen.core import Lattice, Structure
 
 import moduli
 from moduli.models.registry import model_card
-from moduli.models.table import COLUMNS
+from moduli.core.schema import PREDICTION_COLUMNS as COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 

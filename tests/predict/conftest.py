@@ -5,7 +5,7 @@ import json
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from moduli.data.sources import read_json, table_rows
+from moduli.core.structures import read_json, table_rows
 
 BAD_IDS = {"bad-unparseable": "parse", "bad-disordered": "featurize", "bad-overlap": "featurize",
            "bad-uranium": "radioactive", "bad-no-gap": "band_gap", "bad-wide-gap": "band_gap"}

@@ -5,7 +5,8 @@ import zipfile
 import pytest
 from pymatgen.core import Structure
 
-from moduli.predict.corpus import parse_payload, read_cif_dir, read_gnome, read_structures_json
+from moduli.core.structures import read_payload
+from moduli.predict.corpus import read_cif_dir, read_gnome, read_structures_json
 
 
 def test_cif_dir_is_recursive_and_takes_both_suffix_cases(tmp_path, data_dir):
@@ -19,11 +20,11 @@ def test_cif_dir_is_recursive_and_takes_both_suffix_cases(tmp_path, data_dir):
     (tmp_path / "broken.cif").write_text("data_broken\n_cell_length_a 3\n")
     entries = list(read_cif_dir(tmp_path))
     assert [e.id for e in entries] == ["a", "broken", "sub/B", "sub/deeper/POSCAR"]
-    assert parse_payload(entries[0].payload).composition.reduced_formula == "NaCl"
-    assert parse_payload(entries[2].payload).composition.reduced_formula == "KCl"
-    assert len(parse_payload(entries[3].payload)) > 0
+    assert read_payload(entries[0].payload).composition.reduced_formula == "NaCl"
+    assert read_payload(entries[2].payload).composition.reduced_formula == "KCl"
+    assert len(read_payload(entries[3].payload)) > 0
     with pytest.raises(Exception):
-        parse_payload(entries[1].payload)
+        read_payload(entries[1].payload)
 
 
 def test_structures_json_reads_split_tables_with_band_gaps(data_dir):
@@ -31,7 +32,7 @@ def test_structures_json_reads_split_tables_with_band_gaps(data_dir):
     assert len(entries) == 1056
     first = entries[0]
     assert first.id.startswith("mp-") and 0.1 <= first.metadata["band_gap_ev"] <= 8.4
-    assert isinstance(parse_payload(first.payload), Structure)
+    assert isinstance(read_payload(first.payload), Structure)
 
 
 def write_gnome(tmp_path, rows, layout):
@@ -66,11 +67,11 @@ def test_gnome_zip_is_joined_to_the_summary(tmp_path, dielectric_rows, layout):
     assert entries[0].metadata["band_gap_ev"] == 1.5
     assert [entries[i].metadata["band_gap_ev"] for i in (1, 2, 3)] == [None, None, None]
     assert entries[0].metadata["decomposition_energy_ev_atom"] == -0.01
-    loaded = parse_payload(entries[0].payload)
+    loaded = read_payload(entries[0].payload)
     assert loaded.composition.reduced_formula == structures[0].composition.reduced_formula
     assert math.isclose(loaded.volume, structures[0].volume, rel_tol=1e-4)
     with pytest.raises(FileNotFoundError, match="no CIF for gn-0004"):
-        parse_payload(entries[4].payload)
+        read_payload(entries[4].payload)
 
 
 class RecordedMPRester:
@@ -116,7 +117,7 @@ def test_mp_api_pushes_the_screen_and_caches(tmp_path, monkeypatch, dielectric_r
     assert RecordedMPRester.calls == [{"band_gap": (0.1, 3.0), "exclude_elements": ["U", "Tc"]}]
     expected = [r["material_id"] for r in dielectric_rows[:30] if 0.1 <= r["band_gap"] <= 3.0]
     assert [e.id for e in entries] == expected and cache.is_file()
-    assert isinstance(parse_payload(entries[0].payload), Structure)
+    assert isinstance(read_payload(entries[0].payload), Structure)
     again = list(corpus.read_mp_api(cache, (0.1, 3.0), ["U", "Tc"]))  # from the cache: no query
     assert len(RecordedMPRester.calls) == 1 and [e.id for e in again] == expected
 
@@ -159,8 +160,8 @@ def test_json_lines_are_streamed_and_bad_lines_become_rejections(tmp_path, diele
     assert [e.id for e in entries] == [r["material_id"] for r in dielectric_rows[:3]] + ["line-5", "cif-text"]
     assert entries[0].metadata["band_gap_ev"] == dielectric_rows[0]["band_gap"]
     assert isinstance(entries[0].payload[1], str)  # the raw line travels, not a parsed dict
-    assert parse_payload(entries[0].payload) == Structure.from_dict(dielectric_rows[0]["structure"])
-    assert parse_payload(entries[4].payload).composition == parse_payload(entries[0].payload).composition
+    assert read_payload(entries[0].payload) == Structure.from_dict(dielectric_rows[0]["structure"])
+    assert read_payload(entries[4].payload).composition == read_payload(entries[0].payload).composition
     assert entries[3].metadata["unreadable"].startswith("unreadable JSON on line 5 (Expecting")
     with pytest.raises(ValueError, match="unreadable JSON on line 5"):
-        parse_payload(entries[3].payload)
+        read_payload(entries[3].payload)

@@ -15,7 +15,8 @@ from pymatgen.core import Structure
 
 import moduli
 from moduli.physics.elastic import derived_properties
-from moduli.predict.run import COLUMNS, predict
+from moduli.core.schema import PREDICTION_COLUMNS as COLUMNS
+from moduli.predict.run import predict
 from tests.predict.conftest import BAD_IDS
 
 REPO = Path(__file__).resolve().parents[2]

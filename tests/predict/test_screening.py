@@ -1,7 +1,7 @@
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from moduli.predict.screening import ScreenRules, default_radioactive
+from moduli.predict.screening import NO_STABLE_ISOTOPE, ScreenRules
 
 
 def test_band_gap_window_is_inclusive_and_needs_a_finite_gap():
@@ -25,8 +25,9 @@ def test_stability_cut():
 
 
 def test_radioactive_and_single_element_rules():
-    assert {"Tc", "Pm", "Po", "U", "Th", "No", "Og"} <= set(default_radioactive())
-    assert not {"Bi", "Pb", "Tl"} & set(default_radioactive())  # Z < 84 stays
+    assert {"Tc", "Pm", "Po", "U", "Th", "No", "Og"} <= set(NO_STABLE_ISOTOPE)
+    assert not {"Bi", "Pb", "Tl"} & set(NO_STABLE_ISOTOPE)  # Z < 84 stays
+    assert ScreenRules(radioactive="no_stable_isotope").radioactive == NO_STABLE_ISOTOPE
     rules = ScreenRules(exclude_single_element=True)
     uo = Structure(Lattice.cubic(4.0), ["U", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     si = Structure(Lattice.cubic(5.43), ["Si", "Si"], [[0, 0, 0], [0.25, 0.25, 0.25]])

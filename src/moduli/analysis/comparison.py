@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from moduli.analysis.style import save_figure
-from moduli.models.module import SPLITS
+from moduli.core.schema import SPLITS
 
 SPLIT_COLORS = {"train": "#9ecae1", "val": "#4292c6", "test": "#08306b"}
 MODEL_NAMES = {"cgcnn": "CGCNN", "XGBRegressor": "XGBoost", "RandomForestRegressor": "random forest",

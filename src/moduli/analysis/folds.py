@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from moduli.analysis.matbench_results import write_matbench_results
-from moduli.atomic import atomic_write
+from moduli.core.atomic import atomic_write
 
 METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2"))  # columns use "_"
 

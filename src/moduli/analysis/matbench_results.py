@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from moduli.atomic import atomic_write
+from moduli.core.atomic import atomic_write
 
 
 def _fold_predictions(run_dir: str | Path) -> pd.DataFrame:

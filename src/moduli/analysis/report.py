@@ -25,9 +25,9 @@ import pandas as pd
 from moduli.analysis import comparison, dataset_figures, moduli_maps, statistics
 from moduli.analysis.folds import gather
 from moduli.analysis.parity import SCALES, parity_panels
-from moduli.atomic import atomic_write
+from moduli.core.atomic import atomic_write
+from moduli.core.schema import TARGETS
 
-QUANTITIES = {"log10_g_vrh": "shear modulus G", "log10_k_vrh": "bulk modulus B"}
 
 
 def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
@@ -108,7 +108,7 @@ def add_runs(report: Report, roots: list[str], scale: str, parity_folds: list[in
             frame = pd.read_csv(Path(run.run) / "predictions" / f"{split}.csv")
             splits[split] = (frame["target"].to_numpy(), frame["prediction"].to_numpy())
         name = f"parity_{run.target}_{run.setting}_fold{run.fold}_{scale}"
-        files, stats = parity_panels(splits, report.out / name, QUANTITIES.get(run.target, run.target), scale)
+        files, stats = parity_panels(splits, report.out / name, TARGETS[run.target].label if run.target in TARGETS else run.target, scale)
         rows = pd.DataFrame([{"split": s, **v} for s, v in stats.items()])
         report.add(f"parity: {run.target}, {run.setting}, fold {run.fold} ({SCALES[scale]})", files,
                    f"Run: `{run.run}`\n\n" + markdown_table(rows))

@@ -15,8 +15,9 @@ import pandas as pd
 from pymatgen.core import Composition
 
 from moduli.analysis.style import SYSTEMS
-from moduli.data.records import Record
-from moduli.data.symmetry import cell_description
+from moduli.core.records import Record
+from moduli.core.schema import TARGETS
+from moduli.core.cell import cell_description
 
 
 def structure_table(records: Iterable[Record], symprec: float = 0.1) -> pd.DataFrame:
@@ -24,9 +25,9 @@ def structure_table(records: Iterable[Record], symprec: float = 0.1) -> pd.DataF
     rows = []
     for record in records:
         row = {"id": record.id, **cell_description(record.structure, symprec)}
-        for target, column in (("log10_k_vrh", "bulk_modulus_gpa"), ("log10_g_vrh", "shear_modulus_gpa")):
-            if target in record.targets:
-                row[column] = 10.0 ** record.targets[target]
+        for target in TARGETS.values():
+            if target.name in record.targets:
+                row[target.column] = 10.0 ** record.targets[target.name]
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -8,8 +8,8 @@ import matplotlib
 matplotlib.use("Agg")  # figures are files; never open a window (CI, clusters, notebooks alike)
 import matplotlib.pyplot as plt  # noqa: E402
 
-from moduli.atomic import atomic_write  # noqa: E402
-from moduli.data.symmetry import CRYSTAL_SYSTEMS  # noqa: E402
+from moduli.core.atomic import atomic_write  # noqa: E402
+from moduli.core.cell import CRYSTAL_SYSTEMS  # noqa: E402
 
 SYSTEMS = [name for _, name in CRYSTAL_SYSTEMS]  # triclinic ... cubic, lowest symmetry first
 SYSTEM_COLORS = dict(zip(SYSTEMS, ["#7f7f7f", "#8c564b", "#9467bd", "#2ca02c", "#17becf",

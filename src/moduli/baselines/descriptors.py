@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from pymatgen.core import Structure
 
-from moduli.data.symmetry import cell_description
+from moduli.core.cell import cell_description
 
 DESCRIPTORS = ("mean_atomic_number", "mean_atomic_mass", "mean_electronegativity",
                "spacegroup_number", "density_g_cm3", "volume_per_atom_a3")

@@ -13,7 +13,9 @@ from torch.utils.data import Sampler
 from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
-from moduli.data.records import TARGETS, Record, Rejection
+from moduli.core.normalizer import Normalizer
+from moduli.core.records import Record, Rejection
+from moduli.core.schema import check_target
 from moduli.data.sources import SourceResult
 from moduli.data.splits import Split, fold_split, official_matbench_test_folds, random_split
 from moduli.graphs.atom_features import AtomFeatureTable
@@ -62,8 +64,7 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  data_dir: str | None = None, cache_dir: str | None = None, batch_size: int = 128,
                  num_workers: int = 0, shuffle_seed: int | None = None):
         super().__init__()
-        if target not in TARGETS:
-            raise ValueError(f"unknown target {target!r}; choose from {sorted(TARGETS)}")
+        check_target(target)
         self.source, self.target, self.limit = source, target, limit
         self.fold, self.fractions, self.val_fraction = fold, tuple(fractions), val_fraction
         self.matbench_task, self.seed = matbench_task, seed
@@ -107,10 +108,14 @@ class CrystalGraphDataModule(pl.LightningDataModule):
         if not self.graphs["train"] or not self.graphs["val"]:
             raise ValueError(f"empty train or validation split ({sizes}); use more records")
 
-    def normalizer(self) -> dict[str, float]:
+    def normalizer(self) -> Normalizer:
         """Mean and std of the training targets (std floored so a constant target cannot divide by 0)."""
-        values = np.array([float(g.y) for g in self.graphs["train"]])
-        return {"mean": float(values.mean()), "std": float(max(values.std(), 1e-6))}
+        return Normalizer.fit([float(g.y) for g in self.graphs["train"]])
+
+    def split_targets(self, split: str) -> tuple[list[str], np.ndarray]:
+        """Ids and target values of a split's graphs, in split order."""
+        graphs = self.graphs[split]
+        return [g.id for g in graphs], np.array([float(g.y) for g in graphs])
 
     def loader(self, split: str, shuffle: bool = False) -> DataLoader:
         # In training, a last batch of one graph can hold a single atom, and BatchNorm cannot

@@ -8,116 +8,17 @@ elements, overlapping atoms) happen at featurisation, where the feature table is
 from __future__ import annotations
 
 import csv
-import gzip
-import json
 import math
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pymatgen.core import Structure
-
-from moduli.data.assets import ASSETS, fetch
-from moduli.data.records import Record, Rejection
+from moduli.core.assets import ASSETS, fetch
+from moduli.core.records import Record, Rejection
+from moduli.core.structures import (parse_structure, read_json, structure_from_file, table_rows,
+                                    unreadable_reason)
 
 SourceResult = tuple[list[Record], list[Rejection]]
-
-
-def read_json(path: str | Path) -> Any:
-    """Read a JSON file, gzipped or not."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-def table_rows(data: Any) -> list[dict[str, Any]]:
-    """Rows of a JSON table: a list of dicts, a pandas ``split`` dict, or a pandas columns dict."""
-    if isinstance(data, list):
-        return data
-    if isinstance(data, dict) and {"columns", "data"} <= data.keys():
-        return [dict(zip(data["columns"], row)) for row in data["data"]]
-    if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
-        keys = list(next(iter(data.values())).keys())
-        return [{col: values.get(key) for col, values in data.items()} for key in keys]
-    raise ValueError("unrecognised JSON table layout: expected a list of dicts or a pandas "
-                     "'split'/'columns' orientation")
-
-
-class UnreadableStructure(ValueError):
-    """An input that holds no readable structure; the message says why, in words."""
-
-
-def text_format(text: str) -> str | None:
-    """``"cif"``, ``"poscar"`` or None (neither) for the text of a structure file."""
-    if "_cell_length_a" in text or re.search(r"^\s*data_", text, re.MULTILINE):
-        return "cif"
-    lines = [line.split() for line in text.strip().splitlines()]
-    if len(lines) >= 7 and _numbers(lines[1], 1) and all(_numbers(lines[i], 3) for i in (2, 3, 4)):
-        return "poscar"
-    return None
-
-
-def _numbers(fields: list[str], count: int) -> bool:
-    try:
-        return len(fields) >= count and all(math.isfinite(float(f)) for f in fields[:count])
-    except ValueError:
-        return False
-
-
-def _unreadable(fmt: str, err: Exception) -> UnreadableStructure:
-    return UnreadableStructure(f"unreadable {'CIF' if fmt == 'cif' else 'POSCAR'} "
-                               f"({type(err).__name__}: {err})")
-
-
-def structure_from_text(text: str, fmt: str | None = None) -> Structure:
-    """A structure from CIF or POSCAR text (``fmt`` None: recognised from the text)."""
-    fmt = fmt or text_format(text)
-    if fmt is None:
-        raise UnreadableStructure("text that is neither CIF nor POSCAR")
-    try:
-        return Structure.from_str(text, fmt=fmt)
-    except Exception as err:  # noqa: BLE001 - pymatgen raises many kinds
-        raise _unreadable(fmt, err) from err
-
-
-def structure_from_file(path: str | Path) -> Structure:
-    """A structure from a CIF / POSCAR file (format from the name, as pymatgen reads it)."""
-    try:
-        return Structure.from_file(path)
-    except Exception as err:  # noqa: BLE001
-        text = Path(path).read_text(errors="replace") if Path(path).is_file() else ""
-        fmt = text_format(text)
-        if fmt is None:
-            raise UnreadableStructure("text that is neither CIF nor POSCAR") from err
-        raise _unreadable(fmt, err) from err
-
-
-def parse_structure(raw: Any) -> Structure:
-    """A pymatgen Structure from a Structure, its ``as_dict()`` or a CIF / POSCAR string.
-
-    Raises :class:`UnreadableStructure` saying what is wrong (no sites, text that is neither
-    CIF nor POSCAR, ...).
-    """
-    if isinstance(raw, Structure):
-        return raw
-    if isinstance(raw, dict):
-        if not raw.get("sites"):
-            raise UnreadableStructure("no sites")
-        try:
-            return Structure.from_dict(raw)
-        except Exception as err:  # noqa: BLE001
-            raise UnreadableStructure(f"unreadable structure dict ({type(err).__name__}: {err})") from err
-    if isinstance(raw, str):
-        return structure_from_text(raw)
-    raise UnreadableStructure("no structure" if raw is None else
-                              f"a {type(raw).__name__} where a structure should be")
-
-
-def unreadable_reason(err: Exception) -> str:
-    """The rejection reason for a structure that could not be read."""
-    detail = str(err) if isinstance(err, UnreadableStructure) else f"{type(err).__name__}: {err}"
-    return f"unreadable structure: {detail}"
 
 
 def moduli_problem(values: dict[str, Any]) -> str | None:

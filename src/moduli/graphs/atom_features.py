@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moduli.data.assets import fetch
+from moduli.core.assets import fetch
 
 
 class AtomFeatureTable:

@@ -18,7 +18,9 @@ import torch
 from pymatgen.core import Structure
 from torch_geometric.data import Data
 
-from moduli.data.records import Record, Rejection
+from moduli.core.cell import cell_problem
+from moduli.core.records import Record, Rejection
+from moduli.core.schema import Stage
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.cache import GraphCache
 from moduli.graphs.neighbors import nearest_neighbors
@@ -58,24 +60,6 @@ def structure_key(structure: Structure) -> str:
     digest.update(np.asarray(structure.atomic_numbers, dtype=np.int64).tobytes())
     digest.update(np.ascontiguousarray(structure.frac_coords, dtype=np.float64).tobytes())
     return digest.hexdigest()
-
-
-MIN_CELL_VOLUME = 1e-3  # Å^3 per cell; below it the lattice vectors are (nearly) dependent.
-
-
-def cell_problem(structure: Structure) -> str | None:
-    """What makes a parsed structure no crystal at all, in words, or None."""
-    if len(structure) == 0:
-        return "no sites"
-    matrix = np.asarray(structure.lattice.matrix, dtype=float)
-    if not np.all(np.isfinite(matrix)):
-        return "non-finite lattice vectors"
-    volume = abs(float(np.linalg.det(matrix)))
-    if volume < MIN_CELL_VOLUME:
-        return f"singular lattice (cell volume {volume:.3g} Å³)"
-    if not np.all(np.isfinite(structure.frac_coords)):
-        return "non-finite atomic coordinates"
-    return None
 
 
 class CrystalGraphFeaturizer:
@@ -121,7 +105,7 @@ class CrystalGraphFeaturizer:
         return to_data(*self.arrays(structure))
 
     def featurize(self, records: Iterable[Record], target: str | None = None,
-                  stage: str = "featurize") -> tuple[list[Data], list[Rejection]]:
+                  stage: str = Stage.FEATURIZE) -> tuple[list[Data], list[Rejection]]:
         """Graphs for records (with ``y`` = the target when given, ``id`` = record id) and rejections."""
         records = list(records)
         keys: list[str | None] = []

@@ -18,8 +18,9 @@ import torch
 from pymatgen.core import Structure
 from torch_geometric.data import Batch, Data
 
-from moduli.data.records import Record, Rejection
-from moduli.errors import MissingInputError, UserInputError
+from moduli.core.normalizer import Normalizer
+from moduli.core.records import Record, Rejection
+from moduli.core.errors import MissingInputError, UserInputError
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, Featurization
 from moduli.models.cgcnn import CGCNN
@@ -29,7 +30,7 @@ from moduli.models.convert import is_original_checkpoint, load_original
 class CrystalModel:
     """A trained network with its normaliser, featurisation and target, ready to predict."""
 
-    def __init__(self, net: CGCNN, normalizer: dict[str, float], featurization: Featurization,
+    def __init__(self, net: CGCNN, normalizer: Normalizer, featurization: Featurization,
                  target: dict[str, str], atom_table: AtomFeatureTable):
         self.net = net.eval()
         self.normalizer = normalizer
@@ -43,7 +44,7 @@ class CrystalModel:
     def predict_batch(self, batch: Batch) -> np.ndarray:
         """Predictions (target units, float64) for one PyG batch of graphs on the net's device."""
         scaled = self.net(batch).double().cpu().numpy()
-        return scaled * self.normalizer["std"] + self.normalizer["mean"]
+        return self.normalizer.decode(scaled)
 
     def predict_graphs(self, graphs: Sequence[Data], featurization: Featurization,
                        batch_size: int = 256) -> np.ndarray:
@@ -76,12 +77,8 @@ class CrystalModel:
         featurization = Featurization(**hp.featurization)
         if table.sha256 != featurization.atom_table_sha256:
             raise ValueError("the checkpoint's atom feature table does not match the hash it records")
-        return cls(module.model, {"mean": module.mean, "std": module.std}, featurization,
+        return cls(module.model, module.normalizer, featurization,
                    dict(hp.target), table)
-
-    def to(self, device: str | torch.device) -> "CrystalModel":
-        self.net.to(device)
-        return self
 
 
 def featurize_for_prediction(featurizer: CrystalGraphFeaturizer, structures: Sequence[Structure]
@@ -98,9 +95,9 @@ def warn_rejected(rejections: list[Rejection]) -> None:
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The contents of a checkpoint file, read with ``weights_only=True`` (no code can run).
 
-    A missing file raises :class:`~moduli.errors.MissingInputError` (a ``FileNotFoundError``); an
+    A missing file raises :class:`~moduli.core.errors.MissingInputError` (a ``FileNotFoundError``); an
     unreadable file, or one that needs anything beyond tensors and plain containers, a
-    :class:`~moduli.errors.UserInputError` (a ``ValueError``) naming it.
+    :class:`~moduli.core.errors.UserInputError` (a ``ValueError``) naming it.
     """
     path = Path(path)
     if not path.is_file():

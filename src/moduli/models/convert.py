@@ -10,6 +10,7 @@ import re
 
 import torch
 
+from moduli.core.normalizer import Normalizer
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import Featurization
 from moduli.models.cgcnn import CGCNN
@@ -30,7 +31,7 @@ def original_net_sizes(state_dict: dict[str, torch.Tensor]) -> dict[str, int]:
 
 
 def load_original(checkpoint: dict, atom_table: AtomFeatureTable, source: str = "checkpoint"
-                  ) -> tuple[CGCNN, dict[str, float], Featurization]:
+                  ) -> tuple[CGCNN, Normalizer, Featurization]:
     """(network in eval mode, normaliser {mean, std}, featurisation) of an original checkpoint.
 
     ``checkpoint`` is the file's contents (see :func:`moduli.models.api.read_checkpoint`);
@@ -50,7 +51,6 @@ def load_original(checkpoint: dict, atom_table: AtomFeatureTable, source: str = 
                and k not in ("atom_table", "gaussian.centers")]
     if missing or unexpected:
         raise ValueError(f"{source}: parameters missing {missing}, unexpected {unexpected}")
-    normalizer = {"mean": float(checkpoint["normalizer"]["mean"]),
-                  "std": float(checkpoint["normalizer"]["std"])}
+    normalizer = Normalizer.from_dict(checkpoint["normalizer"])
     featurization = Featurization(**ORIGINAL_FEATURIZATION, atom_table_sha256=atom_table.sha256)
     return net.eval(), normalizer, featurization

@@ -14,14 +14,11 @@ import numpy as np
 from pymatgen.core import Structure
 from torch_geometric.data import Batch
 
+from moduli.core.schema import MODULI, UNNAMED_MODULUS, target_of
 from moduli.graphs.featurizer import Featurization
 from moduli.models.api import CrystalModel, featurize_for_prediction, warn_rejected
 from moduli.physics.elastic import derived_properties
 
-# Which table column each modulus fills, and which checkpoint targets may fill it
-# (``log10_modulus``: an original CGCNN checkpoint, which does not say which modulus it learned).
-MODULI = {"bulk": ("bulk_modulus_gpa", {"log10_k_vrh", "log10_modulus"}),
-          "shear": ("shear_modulus_gpa", {"log10_g_vrh", "log10_modulus"})}
 
 
 class EnsembleModel:
@@ -87,7 +84,7 @@ def check_moduli(ensembles: dict[str, EnsembleModel]) -> Featurization:
     if set(ensembles) != set(MODULI):
         raise ValueError(f"need one or more checkpoints for each of {sorted(MODULI)}")
     for prop, ensemble in ensembles.items():
-        if ensemble.target["name"] not in MODULI[prop][1]:
+        if ensemble.target["name"] not in (target_of(prop).name, UNNAMED_MODULUS):
             raise ValueError(f"a checkpoint given for {prop} predicts {ensemble.target['name']}")
     featurizations = {e.featurization for e in ensembles.values()}
     if len(featurizations) != 1:
@@ -106,7 +103,7 @@ def modulus_columns(ensembles: dict[str, EnsembleModel], batch: Batch,
     values: dict[str, np.ndarray] = {}
     for prop, ensemble in ensembles.items():
         log10 = ensemble.member_predictions(batch)
-        column = MODULI[prop][0]
+        column = target_of(prop).column
         values[column] = 10.0 ** log10.mean(axis=0)
         if len(ensemble.members) > 1:
             values[f"{column}_std"] = ensemble.std_scale * (10.0 ** log10).std(axis=0)

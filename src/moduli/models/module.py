@@ -15,10 +15,11 @@ from torch import Tensor
 from torch_geometric.data import Batch
 from torchmetrics import MeanAbsoluteError, MetricCollection, R2Score
 
+from moduli.core.normalizer import Normalizer
+from moduli.core.schema import SPLITS
 from moduli.models.cgcnn import CGCNN
 
 LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
-SPLITS = ("train", "val", "test")
 
 
 class CGCNNModule(pl.LightningModule):
@@ -35,8 +36,7 @@ class CGCNNModule(pl.LightningModule):
         table = atom_table if atom_table is not None else torch.zeros(atom_table_shape)
         self.model = CGCNN(table, radius=featurization["radius"],
                            gaussian_step=featurization["gaussian_step"], **net)
-        self.mean = float(normalizer["mean"])
-        self.std = float(normalizer["std"])
+        self.normalizer = Normalizer.from_dict(normalizer)
         self.loss_fn = LOSSES[loss]
         self.metrics = torch.nn.ModuleDict({  # keys avoid nn.Module attribute names (train)
             f"{split}_metrics": MetricCollection({"mae": MeanAbsoluteError(), "r2": R2Score()}, prefix=f"{split}/")
@@ -44,13 +44,13 @@ class CGCNNModule(pl.LightningModule):
 
     def forward(self, batch: Batch) -> Tensor:
         """Predictions in target units (log10 GPa)."""
-        return self.model(batch) * self.std + self.mean
+        return self.normalizer.decode(self.model(batch))
 
     def _step(self, batch: Batch, split: str) -> Tensor:
         normalised = self.model(batch)
-        loss = self.loss_fn(normalised, (batch.y - self.mean) / self.std)
+        loss = self.loss_fn(normalised, self.normalizer.encode(batch.y))
         metrics = self.metrics[f"{split}_metrics"]
-        metrics.update(normalised.detach() * self.std + self.mean, batch.y)
+        metrics.update(self.normalizer.decode(normalised.detach()), batch.y)
         self.log(f"{split}/loss", loss, batch_size=batch.num_graphs, prog_bar=split != "test",
                  on_step=False, on_epoch=True)
         self.log_dict(metrics, batch_size=batch.num_graphs, on_step=False, on_epoch=True,
@@ -65,9 +65,6 @@ class CGCNNModule(pl.LightningModule):
 
     def test_step(self, batch: Batch, batch_idx: int) -> Tensor:
         return self._step(batch, "test")
-
-    def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
-        return {"id": list(batch.id), "prediction": self(batch).cpu()}
 
     def configure_optimizers(self):
         settings = {"lr": 1e-3, "weight_decay": 0.0, **(self.hparams.optimizer or {})}

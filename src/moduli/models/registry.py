@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from moduli.data.assets import sha256_of
-from moduli.errors import MissingInputError, UserInputError
+from moduli.core.assets import sha256_of
+from moduli.core.errors import MissingInputError, UserInputError
 from moduli.models.api import CrystalModel, load_checkpoint
 from moduli.models.ensemble import EnsembleModel
 

@@ -14,17 +14,13 @@ import pandas as pd
 from pymatgen.core import Structure
 from torch_geometric.data import Batch, Data
 
-from moduli.data.symmetry import cell_description
+from moduli.core.cell import cell_description
+from moduli.core.schema import OPTIONAL_COLUMNS, PREDICTION_COLUMNS
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
 from moduli.models.api import CrystalModel
 from moduli.models.ensemble import EnsembleModel, as_ensemble, check_moduli, modulus_columns
 from moduli.models.registry import load_model
 
-COLUMNS = ["id", "formula", "n_atoms", "density_g_cm3", "volume_a3", "mass_amu",
-           "bulk_modulus_gpa", "shear_modulus_gpa", "v_longitudinal_m_s", "v_transverse_m_s",
-           "v_mean_m_s", "poisson_ratio", "debye_temperature_k", "pugh_ratio", "crystal_system",
-           "spacegroup_number"]
-OPTIONAL_COLUMNS = ["band_gap_ev", "bulk_modulus_gpa_std", "shear_modulus_gpa_std"]
 # What predict.py and moduli.predict use when no model is given: the bundled ensembles.
 DEFAULT_MODELS = {"bulk": "mp-elastic-k", "shear": "mp-elastic-g"}
 
@@ -93,5 +89,5 @@ def predict_table(structures: Sequence[Structure], ids: Sequence[str] | None = N
                                   [rows[i] for i, _ in part])
         for k, (i, _) in enumerate(part):
             rows[i].update({name: float(values[k]) for name, values in columns.items()})
-    order = COLUMNS + [c for c in OPTIONAL_COLUMNS if any(c in r for r in rows)] + ["rejected"]
+    order = PREDICTION_COLUMNS + [c for c in OPTIONAL_COLUMNS if any(c in r for r in rows)] + ["rejected"]
     return pd.DataFrame(rows, columns=order)

@@ -2,20 +2,14 @@
 
 Readers never parse structures: parsing happens later, in DataLoader workers, so a corpus of
 hundreds of thousands of files streams with flat memory and a bad file costs one
-``rejected.csv`` line, not the run. A payload is one of
-- ``("dict", structure_dict)``: a pymatgen ``Structure.as_dict()``;
-- ``("text", fmt, text)``: CIF / POSCAR text (``fmt`` "cif", "poscar" or None: recognised);
-- ``("json_line", line, column)``: one line of a JSON Lines file, the structure in ``column``;
-- ``("file", path)``: a structure file on disk;
-- ``("zip", zip_path, member)``: a file inside a zip archive, read without extracting;
-- ``("missing", reason)`` / ``("unreadable", reason)``: an input that has no structure to read.
-Metadata holds what the corpus knows without the structure (``band_gap_ev``,
-``decomposition_energy_ev_atom``, ``energy_above_hull_ev_atom``, ``crystal_system``...).
+``rejected.csv`` line, not the run. A payload says where the structure is (see
+:mod:`moduli.core.structures`, which reads it). Metadata holds what the corpus knows without the
+structure (``band_gap_ev``, ``decomposition_energy_ev_atom``, ``energy_above_hull_ev_atom``,
+``crystal_system``...).
 """
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import math
 import os
@@ -25,14 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pymatgen.core import Structure
+from moduli.core.atomic import atomic_write
+from moduli.core.errors import MissingInputError, UserInputError
+from moduli.predict.screening import element_list
+from moduli.core.structures import (STRUCTURE_SUFFIXES, is_structure_file, json_lines, read_json,
+                                    table_rows)
 
-from moduli.atomic import atomic_write
-from moduli.data.sources import (UnreadableStructure, parse_structure, read_json, structure_from_file,
-                                 structure_from_text, table_rows)
-from moduli.errors import MissingInputError, UserInputError
-
-STRUCTURE_SUFFIXES = (".cif", ".vasp", ".poscar")
 # Metadata key of an entry that could not be read at all (its value is the reason); such an
 # entry is rejected at stage ``parse`` before any screening.
 UNREADABLE = "unreadable"
@@ -43,41 +35,6 @@ class CorpusEntry:
     id: str
     payload: tuple
     metadata: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_payload(payload: tuple) -> Structure:
-    """The structure a payload describes; raises on anything unreadable
-    (:class:`~moduli.data.sources.UnreadableStructure` says why in words)."""
-    kind = payload[0]
-    if kind == "json_line":
-        return parse_structure(json.loads(payload[1]).get(payload[2]))
-    if kind == "dict":
-        return parse_structure(payload[1])
-    if kind == "text":
-        return structure_from_text(payload[2], payload[1])
-    if kind == "file":
-        return structure_from_file(payload[1])
-    if kind == "zip":
-        return structure_from_text(_zip_text(payload[1], payload[2]), _format_of(payload[2]))
-    if kind == "missing":
-        raise FileNotFoundError(payload[1])
-    if kind == "unreadable":
-        raise UnreadableStructure(payload[1])
-    raise ValueError(f"unknown payload kind {kind!r}")
-
-
-_OPEN_ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
-
-
-def _zip_text(path: str, member: str) -> str:
-    key = (os.getpid(), path)  # one handle per process: zip handles do not survive a fork
-    if key not in _OPEN_ZIPS:
-        _OPEN_ZIPS[key] = zipfile.ZipFile(path)
-    return _OPEN_ZIPS[key].read(member).decode("utf-8", errors="replace")
-
-
-def _format_of(name: str) -> str:
-    return "cif" if name.lower().endswith(".cif") else "poscar"
 
 
 def _finite_or_none(value: Any) -> float | None:
@@ -101,8 +58,7 @@ def read_cif_dir(path: str | Path) -> Iterator[CorpusEntry]:
     if not root.is_dir():
         raise MissingInputError(f"corpus folder {root} does not exist")
     for file in sorted(root.rglob("*")):
-        name = file.name.lower()
-        if file.is_file() and (name.endswith(STRUCTURE_SUFFIXES) or name.startswith(("poscar", "contcar"))):
+        if file.is_file() and is_structure_file(file.name):
             rel = file.relative_to(root)
             stem = rel.with_suffix("") if rel.suffix.lower() in STRUCTURE_SUFFIXES else rel
             yield CorpusEntry(stem.as_posix(), ("file", str(file)))
@@ -160,16 +116,8 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
 def _json_lines(path: str | Path) -> Iterator[tuple[dict[str, Any], str]]:
     """(parsed object, raw line) per non-empty line; an invalid line yields
     ``{UNREADABLE: (id "line-N", reason)}``."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for n, line in enumerate(handle):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line), line
-            except json.JSONDecodeError as err:
-                yield {UNREADABLE: (f"line-{n + 1}", f"unreadable JSON on line {n + 1} "
-                                                     f"({err.msg}, column {err.colno})")}, line
+    for n, row, line, problem in json_lines(path):
+        yield (row, line) if problem is None else ({UNREADABLE: (f"line-{n}", problem)}, line)
 
 
 GNOME_COLUMNS = {"Bandgap": "band_gap_ev", "Decomposition Energy Per Atom": "decomposition_energy_ev_atom",
@@ -209,7 +157,7 @@ MP_FIELDS = ["material_id", "formula_pretty", "structure", "band_gap", "energy_a
 
 
 def read_mp_api(cache_path: str | Path, band_gap: tuple[float, float] | None = (0.1, 3.0),
-                exclude_elements: list[str] | None = None, api_key_env: str = "MP_API_KEY",
+                exclude_elements: str | list[str] | None = None, api_key_env: str = "MP_API_KEY",
                 extra_criteria: dict[str, Any] | None = None) -> Iterator[CorpusEntry]:
     """Materials Project summary documents through the ``mp-api`` client, cached locally.
 
@@ -245,7 +193,7 @@ def _download_mp(cache: Path, band_gap, exclude_elements, api_key_env: str, extr
     if band_gap is not None and any(v is not None for v in band_gap):
         criteria["band_gap"] = tuple(band_gap)
     if exclude_elements:
-        criteria["exclude_elements"] = list(exclude_elements)
+        criteria["exclude_elements"] = element_list(exclude_elements)
     with MPRester(key) as rester:
         docs = rester.materials.summary.search(fields=MP_FIELDS, **criteria)
     rows = [{"material_id": str(doc.material_id), "formula": doc.formula_pretty,

@@ -9,16 +9,26 @@ last two need the parsed structure and run where structures are parsed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pymatgen.core import Element, Structure
 
+from moduli.core.schema import Stage
+
+# Tc, Pm and every element from Po (Z = 84) on: no stable isotope. The paper's screen
+# (conf/screen/paper.yaml) names this list as ``radioactive: no_stable_isotope``.
+NO_STABLE_ISOTOPE = ["Tc", "Pm"] + [Element.from_Z(z).symbol for z in range(84, 119)]
+ELEMENT_SETS = {"no_stable_isotope": NO_STABLE_ISOTOPE}
 
 
-def default_radioactive() -> list[str]:
-    """Tc, Pm and every element from Po (Z = 84) on: no stable isotope."""
-    return ["Tc", "Pm"] + [Element.from_Z(z).symbol for z in range(84, 119)]
+def element_list(given: str | list[str] | None) -> list[str] | None:
+    """A list of element symbols from a list, or from the name of a list in :data:`ELEMENT_SETS`."""
+    if isinstance(given, str):
+        if given not in ELEMENT_SETS:
+            raise ValueError(f"unknown element list {given!r}: give symbols or one of {sorted(ELEMENT_SETS)}")
+        return list(ELEMENT_SETS[given])
+    return None if given is None else list(given)
 
 
 @dataclass
@@ -29,10 +39,11 @@ class ScreenRules:
     band_gap_max: float | None = 3.0
     max_decomposition_energy: float | None = None  # eV/atom, GNoME's column
     max_energy_above_hull: float | None = None  # eV/atom, MP's
-    radioactive: list[str] | None = field(default_factory=default_radioactive)
+    radioactive: str | list[str] | None = "no_stable_isotope"  # symbols or a named list
     exclude_single_element: bool = False
 
     def __post_init__(self) -> None:
+        self.radioactive = element_list(self.radioactive)
         for symbol in self.radioactive or []:
             if not isinstance(symbol, str) or not Element.is_valid_symbol(symbol):
                 raise ValueError(f"radioactive list holds {symbol!r}, not an element symbol "
@@ -47,20 +58,20 @@ class ScreenRules:
         if self.needs_band_gap:
             gap = metadata.get("band_gap_ev")
             if gap is None or not math.isfinite(gap):
-                return "band_gap", "no finite band gap"
+                return Stage.BAND_GAP, "no finite band gap"
             low = -math.inf if self.band_gap_min is None else self.band_gap_min
             high = math.inf if self.band_gap_max is None else self.band_gap_max
             if not low <= gap <= high:
-                return "band_gap", f"band gap {gap:g} eV outside [{low:g}, {high:g}]"
+                return Stage.BAND_GAP, f"band gap {gap:g} eV outside [{low:g}, {high:g}]"
         for key, cut in (("decomposition_energy_ev_atom", self.max_decomposition_energy),
                          ("energy_above_hull_ev_atom", self.max_energy_above_hull)):
             if cut is None:
                 continue
             value = metadata.get(key)
             if value is None or not math.isfinite(value):
-                return "stability", f"no finite {key}"
+                return Stage.STABILITY, f"no finite {key}"
             if value > cut:
-                return "stability", f"{key} {value:g} > {cut:g}"
+                return Stage.STABILITY, f"{key} {value:g} > {cut:g}"
         return None
 
     def check_structure(self, structure: Structure) -> tuple[str, str] | None:
@@ -69,9 +80,9 @@ class ScreenRules:
         if self.radioactive:
             found = sorted(symbols & set(self.radioactive))
             if found:
-                return "radioactive", f"radioactive element(s) {found}"
+                return Stage.RADIOACTIVE, f"radioactive element(s) {found}"
         if self.exclude_single_element and len(symbols) == 1:
-            return "single_element", f"single element ({symbols.pop()})"
+            return Stage.SINGLE_ELEMENT, f"single element ({symbols.pop()})"
         return None
 
     def describe(self) -> dict[str, Any]:

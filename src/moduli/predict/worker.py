@@ -11,10 +11,11 @@ import torch
 from torch.utils.data import Dataset
 from torch_geometric.data import Batch
 
-from moduli.data.sources import unreadable_reason
+from moduli.core.schema import Stage
+from moduli.core.structures import read_payload, unreadable_reason
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.table import featurize_reason, structure_row
-from moduli.predict.corpus import CorpusEntry, parse_payload
+from moduli.predict.corpus import CorpusEntry
 from moduli.predict.screening import ScreenRules
 
 
@@ -32,9 +33,9 @@ class ChunkDataset(Dataset):
         seq, entry = self.entries[index]
         item: dict[str, Any] = {"seq": seq, "id": entry.id, "graph": None, "rejection": None}
         try:
-            structure = parse_payload(entry.payload)
+            structure = read_payload(entry.payload)
         except Exception as err:  # noqa: BLE001 - any unreadable input is a rejection
-            item["rejection"] = ("parse", unreadable_reason(err))
+            item["rejection"] = (Stage.PARSE, unreadable_reason(err))
             return item
         failed = self.rules.check_structure(structure)
         if failed:
@@ -44,7 +45,7 @@ class ChunkDataset(Dataset):
             item["graph"], cell = structure_row(structure, self.featurizer, self.symprec)
             item["row"] = {"id": entry.id, **cell}
         except Exception as err:  # noqa: BLE001 - any structure that cannot be predicted
-            item["graph"], item["rejection"] = None, ("featurize", featurize_reason(err))
+            item["graph"], item["rejection"] = None, (Stage.FEATURIZE, featurize_reason(err))
         if item["graph"] is not None and entry.metadata.get("band_gap_ev") is not None:
             item["row"]["band_gap_ev"] = entry.metadata["band_gap_ev"]
         return item

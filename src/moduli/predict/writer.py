@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from moduli.atomic import atomic_write
+from moduli.core.atomic import atomic_write
 
 REJECTED_COLUMNS = ["seq", "id", "stage", "reason"]
 

@@ -14,8 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from moduli.atomic import atomic_write
-from moduli.errors import MissingInputError
+from moduli.core.atomic import atomic_write
+from moduli.core.errors import MissingInputError
 
 DATA_DIR_ENV = "MODULI_DATA_DIR"
 CACHE_DIR_ENV = "MODULI_CACHE_DIR"

@@ -159,7 +159,7 @@ class HeartbeatOptunaSweeper(OptunaSweeper):
 
 def _instantiate_storage(storage: Any) -> Any:
     if isinstance(storage, dict) or OmegaConf.is_dict(storage):
-        return instantiate(storage, _execution_whitelist_=["moduli.sweeps.*", "optuna.storages.*"])
+        return instantiate(storage, _execution_whitelist_=["moduli.train.sweeps.*", "optuna.storages.*"])
     return storage
 
 
@@ -206,7 +206,7 @@ class StudySummary(Callback):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m moduli.sweeps --storage URL --study NAME``: mark the dead trials of a study FAIL
+    """``python -m moduli.train.sweeps --storage URL --study NAME``: mark the dead trials of a study FAIL
     (what every sweep of the study does when it starts)."""
     import argparse
 

@@ -1,10 +1,12 @@
-"""Space group, crystal system and primitive cell of a structure (moyopy)."""
+"""Is a parsed structure a crystal at all (:func:`cell_problem`), and its description: formula,
+space group, crystal system and primitive cell (moyopy)."""
 from __future__ import annotations
 
 import logging
 from typing import Any
 
 import moyopy
+import numpy as np
 
 logging.getLogger("moyo").setLevel(logging.ERROR)  # it logs (and warns) per structure
 AMU_PER_A3_IN_G_CM3 = 1.66053906660  # 1 amu / Å^3 in g / cm^3
@@ -38,3 +40,21 @@ def cell_description(structure, symprec: float = 0.1) -> dict[str, Any]:
             "density_g_cm3": weight * AMU_PER_A3_IN_G_CM3 / volume,
             "volume_a3": volume * scale, "mass_amu": weight * scale,
             "crystal_system": system, "spacegroup_number": number}
+
+
+MIN_CELL_VOLUME = 1e-3  # Å^3 per cell; below it the lattice vectors are (nearly) dependent.
+
+
+def cell_problem(structure) -> str | None:
+    """What makes a parsed structure no crystal at all, in words, or None."""
+    if len(structure) == 0:
+        return "no sites"
+    matrix = np.asarray(structure.lattice.matrix, dtype=float)
+    if not np.all(np.isfinite(matrix)):
+        return "non-finite lattice vectors"
+    volume = abs(float(np.linalg.det(matrix)))
+    if volume < MIN_CELL_VOLUME:
+        return f"singular lattice (cell volume {volume:.3g} Å³)"
+    if not np.all(np.isfinite(structure.frac_coords)):
+        return "non-finite atomic coordinates"
+    return None

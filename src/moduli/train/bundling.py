@@ -1,6 +1,6 @@
 """Build a bundled ensemble (``src/moduli/models/bundled/<name>/``) from finished training runs.
 
-    python -m moduli.bundling --name mp-elastic-k --runs RUN_DIR... --folds FOLD_RUN_DIR... \
+    python -m moduli.train.bundling --name mp-elastic-k --runs RUN_DIR... --folds FOLD_RUN_DIR... \
         --command "how the runs were made"
 
 The member runs must share one target and one validation split (ensemble members differing in
@@ -27,9 +27,9 @@ import yaml
 
 from moduli import __version__
 from moduli.analysis.metrics import cross_fitted_calibration, fit_std_scale, mae, r2, std_calibration
-from moduli.atomic import atomic_write
-from moduli.data.assets import ASSETS, sha256_of
-from moduli.data.records import TARGETS
+from moduli.core.atomic import atomic_write
+from moduli.core.assets import ASSETS, sha256_of
+from moduli.core.records import TARGETS
 from moduli.models.api import read_checkpoint
 from moduli.models.registry import BUNDLED_DIR, CARD
 

@@ -1,4 +1,5 @@
-"""The records that flow from a data source to the featuriser, and the rejections on the way."""
+"""The records that flow from a data source to the featuriser, the rejections on the way, and
+``rejected.csv``, the one file format every rejection is written in."""
 from __future__ import annotations
 
 import csv
@@ -7,13 +8,8 @@ from pathlib import Path
 
 from pymatgen.core import Structure
 
-from moduli.atomic import atomic_write
-
-# Target names and what they are. Every target is stored as log10 of a modulus in GPa.
-TARGETS: dict[str, dict[str, str]] = {
-    "log10_g_vrh": {"quantity": "shear modulus (Voigt-Reuss-Hill)", "units": "log10(GPa)"},
-    "log10_k_vrh": {"quantity": "bulk modulus (Voigt-Reuss-Hill)", "units": "log10(GPa)"},
-}
+from moduli.core.atomic import atomic_write
+from moduli.core.schema import REJECTION_COLUMNS, Stage
 
 
 @dataclass
@@ -31,15 +27,15 @@ class Rejection:
 
     id: str
     reason: str
-    stage: str = "data"
+    stage: str = Stage.DATA
 
 
 def write_rejections(rejections: list[Rejection], path: str | Path) -> Path:
     """Write ``rejected.csv`` (id, stage, reason) atomically; an empty list writes the header only."""
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["id", "stage", "reason"])
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(REJECTION_COLUMNS)
             writer.writerows([r.id, r.stage, r.reason] for r in rejections)
 
     return atomic_write(path, write)
