@@ -26,6 +26,20 @@ def pytest_configure(config):
         Path(os.environ[var]).mkdir(parents=True, exist_ok=True)
 
 
+def compose_config(config_name: str, *overrides: str):
+    """``conf/<config_name>.yaml`` composed with ``overrides``, as train.py / predict.py see it."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(str(REPO / "conf")):
+        return compose(config_name, overrides=list(overrides))
+
+
+@pytest.fixture(scope="session")
+def config():
+    """The one way tests compose configs: ``config("train", "model=dt", "data.limit=120")``."""
+    return compose_config
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = Path(os.environ["MODULI_DATA_DIR"])
@@ -65,18 +79,14 @@ def rocksalt():
 
 
 @pytest.fixture(scope="session")
-def training_runs(tmp_path_factory):
+def training_runs(tmp_path_factory, config):
     """Tiny real training runs (120 mp_elastic records): CGCNN (1 epoch), decision tree, dummy; folds 0, 1."""
-    from hydra import compose, initialize_config_dir
-
     from moduli.train.run import train
 
     root = tmp_path_factory.mktemp("runs")
     for model, extra in (("cgcnn", ["trainer.max_epochs=1", "data.batch_size=32"]), ("dt", []), ("dummy", [])):
         for fold in (0, 1):
-            with initialize_config_dir(str(REPO / "conf")):
-                cfg = compose("train", overrides=[f"model={model}", f"data.fold={fold}", "data.limit=120",
-                                                  "logger=none", "trainer.enable_progress_bar=false",
-                                                  f"paths.output_dir={root / f'{model}_{fold}'}", *extra])
-            train(cfg)
+            train(config("train", f"model={model}", f"data.fold={fold}", "data.limit=120",
+                         "logger=none", "trainer.enable_progress_bar=false",
+                         f"paths.output_dir={root / f'{model}_{fold}'}", *extra))
     return root

@@ -106,16 +106,14 @@ def test_another_config_in_the_same_run_dir_is_refused(uninterrupted):
     assert "holds a run of another config (differs in model.optimizer.lr)" in result.stdout
 
 
-def test_a_last_checkpoint_that_would_run_code_is_refused(tmp_path):
-    from hydra import compose, initialize_config_dir
+def test_a_last_checkpoint_that_would_run_code_is_refused(tmp_path, config):
     from omegaconf import OmegaConf
 
     from moduli.train.run import train
 
     out, marker = tmp_path / "run", tmp_path / "pwned"
-    with initialize_config_dir(str(REPO / "conf")):
-        cfg = compose("train", overrides=["data.limit=120", "trainer.max_epochs=2", "logger=none",
-                                          "trainer.enable_progress_bar=false", f"paths.output_dir={out}"])
+    cfg = config("train", "data.limit=120", "trainer.max_epochs=2", "logger=none",
+                 "trainer.enable_progress_bar=false", f"paths.output_dir={out}")
     (out / "checkpoints").mkdir(parents=True)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     torch.save({"epoch": 0, "state_dict": {}, "loops": RunsCode(marker)}, out / "checkpoints" / "last.ckpt")

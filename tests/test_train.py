@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
 from pymatgen.core import Lattice, Structure
 
 import moduli
@@ -20,15 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 SPLITS = ("train", "val", "test")
 
 
-def compose_train(*overrides):
-    with initialize_config_dir(str(REPO / "conf")):
-        return compose("train", overrides=list(overrides))
-
-
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
+def trained_run(tmp_path_factory, config):
     out = tmp_path_factory.mktemp("run")
-    cfg = compose_train("data.limit=200", "trainer.max_epochs=2", f"paths.output_dir={out}",
+    cfg = config("train", "data.limit=200", "trainer.max_epochs=2", f"paths.output_dir={out}",
                         "trainer.enable_progress_bar=false")
     value = train(cfg)
     return out, value
@@ -86,10 +81,10 @@ def test_featurisation_mismatch_is_an_error(trained_run, mp_records):
         model.predict_graphs([graph], other)
 
 
-def test_same_seed_same_metrics(tmp_path):
+def test_same_seed_same_metrics(tmp_path, config):
     runs = []
     for name in ("a", "b"):
-        cfg = compose_train("data.limit=120", "trainer.max_epochs=2", "logger=none",
+        cfg = config("train", "data.limit=120", "trainer.max_epochs=2", "logger=none",
                             f"paths.output_dir={tmp_path / name}", "trainer.enable_progress_bar=false")
         train(cfg)
         runs.append(json.loads((tmp_path / name / "metrics.json").read_text()))
@@ -97,7 +92,7 @@ def test_same_seed_same_metrics(tmp_path):
     assert runs[0] == runs[1]
 
 
-def test_bad_inputs_are_rejected_and_the_run_goes_on(tmp_path, mp_records):
+def test_bad_inputs_are_rejected_and_the_run_goes_on(tmp_path, mp_records, config):
     rows = [{"material_id": r.id, "structure": r.structure.as_dict(),
              "G_VRH": 10 ** r.targets["log10_g_vrh"]} for r in mp_records[:80]]
     disordered = mp_records[0].structure.copy()
@@ -111,7 +106,7 @@ def test_bad_inputs_are_rejected_and_the_run_goes_on(tmp_path, mp_records):
     with gzip.open(path, "wt") as handle:
         json.dump(rows, handle)
     out = tmp_path / "run"
-    cfg = compose_train("data=structures_json", f"data.source.path={path}",
+    cfg = config("train", "data=structures_json", f"data.source.path={path}",
                         "data.source.target_column=G_VRH", "trainer.max_epochs=1", "logger=csv",
                         f"paths.output_dir={out}", "trainer.enable_progress_bar=false")
     train(cfg)
@@ -123,16 +118,16 @@ def test_bad_inputs_are_rejected_and_the_run_goes_on(tmp_path, mp_records):
     assert metrics["n/rejected"] == 4 and metrics["n/train"] + metrics["n/val"] + metrics["n/test"] == 80
 
 
-def test_experiment_configs_compose():
-    gvrh = compose_train("experiment=paper_gvrh")
+def test_experiment_configs_compose(config):
+    gvrh = config("train", "experiment=paper_gvrh")
     assert gvrh.data.source.task == "matbench_log_gvrh" and gvrh.data.target == "log10_g_vrh"
     assert gvrh.data.fold == 0 and gvrh.model.net.n_conv == 3 and gvrh.model.net.n_h == 2
-    kvrh = compose_train("experiment=paper_kvrh")
+    kvrh = config("train", "experiment=paper_kvrh")
     assert kvrh.data.matbench_task == "matbench_log_kvrh" and kvrh.data.target == "log10_k_vrh"
-    paper_mp = compose_train("experiment=mp_elastic_paper", "logger=csv")
+    paper_mp = config("train", "experiment=mp_elastic_paper", "logger=csv")
     assert paper_mp.data.fold == 0 and list(paper_mp.logger) == ["csv"]
-    with pytest.raises(Exception, match="nonexistent_key"):  # unknown keys are errors
-        compose_train("model.nonexistent_key=2")
+    with pytest.raises(ConfigCompositionException, match="nonexistent_key"):  # unknown keys are errors
+        config("train", "model.nonexistent_key=2")
 
 
 def test_command_line_entry_point(tmp_path):

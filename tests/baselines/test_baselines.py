@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from pymatgen.core import Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
@@ -36,10 +35,9 @@ def test_elements_without_electronegativity_are_left_out_of_the_mean():
 
 
 @pytest.mark.parametrize("model", ["rf", "xgb", "svr", "gbr", "dt", "dummy"])
-def test_each_baseline_trains_and_writes_metrics(model, tmp_path):
-    with initialize_config_dir(str(REPO / "conf")):
-        cfg = compose("train", overrides=[f"model={model}", "data.limit=200", "data.fold=0",
-                                          "logger=csv", f"paths.output_dir={tmp_path}"])
+def test_each_baseline_trains_and_writes_metrics(model, tmp_path, config):
+    cfg = config("train", f"model={model}", "data.limit=200", "data.fold=0", "logger=csv",
+                 f"paths.output_dir={tmp_path}")
     value = train(cfg)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert value == metrics["val/mae"]

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
 import moduli
 from moduli.models.ensemble import EnsembleModel
@@ -55,11 +54,11 @@ def test_a_damaged_member_is_refused(tmp_path):
         load_bundled("mp-elastic-k", tmp_path)
 
 
-def test_cards_match_their_files_and_the_recorded_runs():
+def test_cards_match_their_files_and_the_recorded_runs(mp_records):
     for name, target in NAMES.items():
         card = json.loads((BUNDLED_DIR / name / "card.json").read_text())
         assert card["target"]["name"] == target and card["command"]
-        assert card["data"]["n_train"] + card["data"]["n_val"] + card["data"]["n_rejected"] == 4411
+        assert card["data"]["n_train"] + card["data"]["n_val"] == len(mp_records)
         for member in card["members"]:
             assert sha256_of(BUNDLED_DIR / name / member["file"]) == member["sha256"]
             metrics = json.loads((REPO / member["run"] / "metrics.json").read_text())
@@ -72,18 +71,16 @@ def test_cards_match_their_files_and_the_recorded_runs():
 
 
 @pytest.fixture(scope="module")
-def member_runs(tmp_path_factory):
+def member_runs(tmp_path_factory, config):
     """Two tiny real runs on one fixed split, differing in seed only (as bundle members do)."""
     from moduli.train.run import train
 
     root = tmp_path_factory.mktemp("members")
     for seed in (0, 1):
-        with initialize_config_dir(str(REPO / "conf")):
-            cfg = compose("train", overrides=[
-                "experiment=mp_elastic_bundle", "data.limit=120", "trainer.max_epochs=2",
-                "data.batch_size=32", "logger=none", "trainer.enable_progress_bar=false",
-                f"seed={seed}", f"paths.output_dir={root / f'seed{seed}'}"])
-        train(cfg)
+        train(config("train", "experiment=mp_elastic_bundle", "data.limit=120",
+                     "trainer.max_epochs=2", "data.batch_size=32", "logger=none",
+                     "trainer.enable_progress_bar=false", f"seed={seed}",
+                     f"paths.output_dir={root / f'seed{seed}'}"))
     return [root / "seed0", root / "seed1"]
 
 

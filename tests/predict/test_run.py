@@ -10,21 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 from pymatgen.core import Structure
 
 import moduli
 from moduli.physics.elastic import derived_properties
 from moduli.core.schema import PREDICTION_COLUMNS as COLUMNS
+from moduli.core.structures import read_json
 from moduli.predict.run import predict
 from tests.predict.conftest import BAD_IDS
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def compose_predict(*overrides):
-    with initialize_config_dir(str(REPO / "conf")):
-        return compose("predict", overrides=list(overrides))
 
 
 def run_cli(out, corpus, bulk, shear, *extra, wait=True):
@@ -40,11 +35,11 @@ def run_cli(out, corpus, bulk, shear, *extra, wait=True):
 
 
 @pytest.fixture(scope="module")
-def single_run(tmp_path_factory, small_corpus, pretrained):
+def single_run(tmp_path_factory, small_corpus, pretrained, config):
     out = tmp_path_factory.mktemp("predict")
-    cfg = compose_predict(f"corpus.path={small_corpus[0]}", f"ckpt.bulk={pretrained[0]}",
-                          f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "chunk_size=40",
-                          "num_workers=0", "write_csv=true", "progress=false")
+    cfg = config("predict", f"corpus.path={small_corpus[0]}", f"ckpt.bulk={pretrained[0]}",
+                 f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "chunk_size=40",
+                 "num_workers=0", "write_csv=true", "progress=false")
     summary = predict(cfg)
     return out, summary
 
@@ -59,10 +54,11 @@ def test_every_screened_input_is_predicted_once_and_bad_ones_are_rejected(single
     stages = dict(zip(rejected["id"], rejected["stage"]))
     for bad_id, stage in BAD_IDS.items():
         assert stages[bad_id] == stage
-    assert len(rejected) + len(table) == 156  # nothing silently dropped
+    n_input = len(read_json(small_corpus[0]))
+    assert len(rejected) + len(table) == n_input  # nothing silently dropped
     counts = dict(json.loads((out / "screening.json").read_text())["counts"])
     n_gap = sum(1 for s in stages.values() if s == "band_gap")
-    assert counts["input"] == 156 and counts["after_band_gap"] == 156 - n_gap
+    assert counts["input"] == n_input and counts["after_band_gap"] == n_input - n_gap
     assert counts["after_featurize"] == summary["predicted"] == len(table)
     assert not list((out / "shards").glob("*.tmp"))
 
@@ -92,9 +88,9 @@ def test_values_match_the_api_and_the_physics(single_run, small_corpus, pretrain
                                             "trigonal", "hexagonal", "cubic"}
 
 
-def test_ensemble_reports_mean_and_std(tmp_path, small_corpus, pretrained, single_run):
+def test_ensemble_reports_mean_and_std(tmp_path, small_corpus, pretrained, single_run, config):
     out = tmp_path / "ensemble"
-    cfg = compose_predict(f"corpus.path={small_corpus[0]}", f"ckpt.bulk=[{pretrained[0]},{pretrained[0]}]",
+    cfg = config("predict", f"corpus.path={small_corpus[0]}", f"ckpt.bulk=[{pretrained[0]},{pretrained[0]}]",
                           f"ckpt.shear=[{pretrained[1]},{pretrained[0]}]", f"paths.output_dir={out}",
                           "num_workers=0", "progress=false", "figures=false")
     predict(cfg)
@@ -165,13 +161,13 @@ def test_figures_are_written_and_logged_to_wandb_as_images(single_run):
     assert len(logged) == 7 and all(name.startswith("corpus_") for name in logged)
 
 
-def test_a_repeated_id_is_predicted_once_and_the_repeat_rejected(tmp_path, dielectric_rows, pretrained):
+def test_a_repeated_id_is_predicted_once_and_the_repeat_rejected(tmp_path, dielectric_rows, pretrained, config):
     rows = [{"material_id": r["material_id"], "structure": r["structure"]} for r in dielectric_rows[:4]]
     rows.append({"material_id": rows[0]["material_id"], "structure": rows[1]["structure"]})
     corpus = tmp_path / "repeated.json"
     corpus.write_text(json.dumps(rows))
     out = tmp_path / "out"
-    cfg = compose_predict(f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
+    cfg = config("predict", f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
                           f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "num_workers=0",
                           "progress=false", "figures=false")
     summary = predict(cfg)
@@ -187,12 +183,12 @@ def test_a_repeated_id_is_predicted_once_and_the_repeat_rejected(tmp_path, diele
 
 
 def test_a_screen_that_needs_band_gaps_warns_on_a_corpus_without_them(tmp_path, dielectric_rows,
-                                                                       pretrained, caplog):
+                                                                       pretrained, caplog, config):
     folder = tmp_path / "cifs"
     folder.mkdir()
     for row in dielectric_rows[:3]:
         Structure.from_dict(row["structure"]).to(filename=str(folder / f"{row['material_id']}.cif"))
-    cfg = compose_predict("corpus=cif_dir", f"corpus.path={folder}", f"ckpt.bulk={pretrained[0]}",
+    cfg = config("predict", "corpus=cif_dir", f"corpus.path={folder}", f"ckpt.bulk={pretrained[0]}",
                           f"ckpt.shear={pretrained[1]}", f"paths.output_dir={tmp_path / 'out'}",
                           "num_workers=0", "progress=false", "figures=false")
     with caplog.at_level("WARNING"):
@@ -203,13 +199,13 @@ def test_a_screen_that_needs_band_gaps_warns_on_a_corpus_without_them(tmp_path, 
     assert any(w.startswith("0 predictions from 3 inputs; rejected by stage: band_gap 3") for w in warnings)
 
 
-def test_a_cut_off_json_line_is_rejected_as_unreadable_not_screened(tmp_path, dielectric_rows, pretrained):
+def test_a_cut_off_json_line_is_rejected_as_unreadable_not_screened(tmp_path, dielectric_rows, pretrained, config):
     lines = [json.dumps({"material_id": r["material_id"], "structure": r["structure"],
                          "band_gap": r["band_gap"]}) for r in dielectric_rows[:3]]
     corpus = tmp_path / "cut.jsonl"
     corpus.write_text("\n".join(lines[:2] + [lines[2][:len(lines[2]) // 2]]))
     out = tmp_path / "out"
-    cfg = compose_predict(f"corpus.path={corpus}", f"ckpt.bulk={pretrained[0]}", f"ckpt.shear={pretrained[1]}",
+    cfg = config("predict", f"corpus.path={corpus}", f"ckpt.bulk={pretrained[0]}", f"ckpt.shear={pretrained[1]}",
                           "screen=none", f"paths.output_dir={out}", "num_workers=0", "progress=false",
                           "figures=false")
     predict(cfg)
@@ -218,7 +214,7 @@ def test_a_cut_off_json_line_is_rejected_as_unreadable_not_screened(tmp_path, di
     assert rejected["reason"][0].startswith("unreadable JSON on line 3 (")
 
 
-def test_rejections_say_what_is_wrong_in_words(tmp_path, rocksalt, pretrained):
+def test_rejections_say_what_is_wrong_in_words(tmp_path, rocksalt, pretrained, config):
     def edited(change):
         d = rocksalt.as_dict()
         change(d)
@@ -236,7 +232,7 @@ def test_rejections_say_what_is_wrong_in_words(tmp_path, rocksalt, pretrained):
     corpus = tmp_path / "bad.json"
     corpus.write_text(json.dumps([{"material_id": k, "structure": v} for k, v in rows.items()]))
     out = tmp_path / "out"
-    predict(compose_predict(f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
+    predict(config("predict", f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
                             f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "num_workers=0",
                             "progress=false", "figures=false"))
     reasons = {r.id: (r.stage, r.reason) for r in pd.read_csv(out / "rejected.csv").itertuples()}

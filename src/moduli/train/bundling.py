@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import json
 import shutil
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,10 @@ import pandas as pd
 import torch
 import yaml
 
-from moduli import __version__
 from moduli.analysis.metrics import cross_fitted_calibration, fit_std_scale, mae, r2, std_calibration
 from moduli.core.atomic import atomic_write
 from moduli.core.assets import ASSETS, sha256_of
-from moduli.core.records import TARGETS
+from moduli.core.schema import TARGETS
 from moduli.models.api import read_checkpoint
 from moduli.models.registry import BUNDLED_DIR, CARD
 
@@ -108,16 +108,16 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     source = first["data"]["source"]["_target_"].rsplit(".", 1)[-1]
     cv = cross_validation([Path(d) for d in fold_dirs], target) if fold_dirs else None
     source = source.removeprefix("load_")
-    summary = (f"{TARGETS[target]['quantity']}, {target}: ensemble of {len(runs)} CGCNN "
+    summary = (f"{TARGETS[target].quantity}, {target}: ensemble of {len(runs)} CGCNN "
                f"({first['task_name']}) trained on {source}")
     if cv:
         summary += (f"; one such model: {len(cv['per_fold'])}-fold test MAE "
-                    f"{cv['test_mae_mean']:.4f} {TARGETS[target]['units']}")
+                    f"{cv['test_mae_mean']:.4f} {TARGETS[target].units}")
     card = {
         "name": name,
         "summary": summary,
-        "target": {"name": target, **TARGETS[target]},
-        "created": date or datetime.date.today().isoformat(), "moduli_version": __version__,
+        "target": TARGETS[target].describe(),
+        "created": date or datetime.date.today().isoformat(), "moduli_version": version("moduli"),
         "data": {"source": source, "files": {ASSETS[a].filename: ASSETS[a].sha256
                                              for a in SOURCE_ASSETS.get(source, [])},
                  "split": {"kind": "random", "fractions": first["data"]["fractions"],
