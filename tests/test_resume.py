@@ -77,6 +77,7 @@ def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(tmp_path, uninter
     assert "epoch 10/10: train/loss" in log and "val/mae" in log
 
 
+@pytest.mark.slow  # multi-process; `make test-all`
 def test_a_resumed_run_continues_its_wandb_run(tmp_path):
     """(Killed runs are tested with the CSV logger: W&B's service of a process killed a moment
     ago can still hold the run id.) Here the run is left unfinished by removing its metrics."""

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import optuna
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +44,7 @@ def test_sweep_records_trials_wandb_runs_and_continues(tmp_path):
     assert yaml.safe_load((folder / "best.yaml").read_text())["trials"] == 6
 
 
+@pytest.mark.slow  # multi-process; `make test-all`
 def test_two_processes_share_one_study_and_failures_do_not_stop_it(tmp_path):
     processes = [sweep(tmp_path, "hydra.sweeper.n_trials=2", wait=False) for _ in range(2)]
     for process in processes:
@@ -57,6 +59,7 @@ def test_two_processes_share_one_study_and_failures_do_not_stop_it(tmp_path):
     assert sorted(t.state.name for t in study.trials) == ["COMPLETE"] * 4 + ["FAIL"] * 2
 
 
+@pytest.mark.slow  # multi-process; `make test-all`
 def test_joblib_launcher_runs_trials_in_parallel_into_one_study(tmp_path):
     result = sweep(tmp_path, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2",
                    "hydra/launcher=local_parallel")
@@ -122,8 +125,6 @@ def test_two_sweep_processes_share_one_study_in_postgresql(tmp_path):
     if not url:
         if os.environ.get("CI"):
             raise AssertionError("CI must provide MODULI_TEST_POSTGRES_URL (see .ci/postgres.sh)")
-        import pytest
-
         pytest.skip("no PostgreSQL: source .ci/postgres.sh DIR to start one")
     name = f"shared_{uuid.uuid4().hex[:8]}"
     # A new, empty database: both processes race to create Optuna's tables, as machines do

@@ -142,6 +142,7 @@ def test_command_line_entry_point(tmp_path):
     assert (out / "csv").is_dir() and (out / "config.yaml").is_file()
 
 
+@pytest.mark.slow  # multi-process; `make test-all`
 def test_two_cpu_processes_train_and_rank_zero_writes_every_id_once(tmp_path, mp_records):
     from moduli.data.splits import random_split
 

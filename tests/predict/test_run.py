@@ -114,6 +114,7 @@ def test_checkpoint_for_the_wrong_modulus_is_refused(tmp_path, small_corpus, pre
         EnsemblePredictor({"bulk": EnsembleModel([shear]), "shear": EnsembleModel([shear])})
 
 
+@pytest.mark.slow  # multi-process; `make test-all`
 def test_two_cpu_processes_give_the_same_rows_as_one(tmp_path, small_corpus, pretrained, single_run):
     table = run_cli(tmp_path / "ddp", small_corpus[0], *pretrained, "trainer.devices=2",
                     "trainer.strategy=ddp", "chunk_size=50", "num_workers=0")
