@@ -21,3 +21,35 @@ def test_gather_and_summary_match_the_metrics_files(training_runs, tmp_path, cap
     main([str(training_runs), "--out", str(out)])
     assert "| log10_g_vrh | DecisionTreeRegressor | train | 0,1 |" in out.read_text()
     assert capsys.readouterr().out.strip() == out.read_text().strip()
+
+
+def test_runs_differing_in_seed_form_an_ensemble_row(training_runs, tmp_path):
+    """Two members of one fold: the first a real run, the second its copy with other predictions."""
+    import shutil
+
+    import pandas as pd
+    import yaml
+
+    from moduli.analysis.folds import ensembles
+    from moduli.analysis.metrics import mae
+
+    first, second = tmp_path / "seed0", tmp_path / "seed1"
+    shutil.copytree(training_runs / "cgcnn_0", first)
+    shutil.copytree(training_runs / "cgcnn_0", second)
+    config = yaml.safe_load((second / "config.yaml").read_text())
+    config["seed"] = 1
+    (second / "config.yaml").write_text(yaml.safe_dump(config))
+    rng = np.random.default_rng(0)
+    for split in ("train", "val", "test"):
+        table = pd.read_csv(second / "predictions" / f"{split}.csv", dtype={"id": str})
+        table["prediction"] += rng.normal(0, 0.1, len(table))
+        table.sample(frac=1, random_state=0).to_csv(second / "predictions" / f"{split}.csv", index=False)
+    runs = gather([tmp_path])
+    row = ensembles(runs).iloc[0]
+    assert row["model"] == "cgcnn ensemble" and row["members"] == 2 and row["fold"] == 0
+    a, b = (pd.read_csv(r / "predictions" / "test.csv", dtype={"id": str}).set_index("id") for r in (first, second))
+    mean = (a["prediction"] + b.loc[a.index, "prediction"]) / 2  # the second file is shuffled
+    assert row["test_mae"] == pytest.approx(mae(a["target"], mean))
+    error, std = (mean - a["target"]).abs(), (a["prediction"] - b.loc[a.index, "prediction"]).abs() / 2
+    assert row["test_within_1_sigma"] == pytest.approx(np.mean(error <= std))
+    assert len(ensembles(runs[runs["seed"] == 42])) == 0  # one run per fold: no ensemble

@@ -5,8 +5,10 @@
 Every folder below the given ones that holds a ``metrics.json`` and a ``config.yaml`` is one run;
 its model (``cgcnn`` or the baseline estimator's class), setting (the config's ``task_name``, which
 tells e.g. ``experiment=mp_elastic_paper`` from ``experiment=mp_elastic_tuned_g``), target and fold
-come from its resolved config. Prints (and writes) the per-fold test MAE / R² and their
-mean ± std over folds (ddof=1). With ``--matbench-dir``, runs on a Matbench task also go into
+come from its resolved config. Runs of one target, model, setting and fold that differ in seed
+are also combined into a deep ensemble (:func:`ensembles`: the mean of the members' predictions
+per id). Prints (and writes) the per-fold test MAE / R² and their mean ± std over folds (ddof=1),
+and the ensembles' uncertainty calibration. With ``--matbench-dir``, runs on a Matbench task also go into
 Matbench-format results files (``moduli.analysis.matbench_results``).
 """
 from __future__ import annotations
@@ -16,10 +18,12 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from moduli.analysis.matbench_results import write_matbench_results
+from moduli.analysis.metrics import mae, r2, std_calibration
 from moduli.core.atomic import atomic_write
 
 METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2"))  # columns use "_"
@@ -32,7 +36,8 @@ def run_record(run_dir: Path) -> dict:
     # Baselines name their estimator; CGCNN configs have none (older ones also lack model.kind).
     name = model["estimator"]["_target_"].rsplit(".", 1)[-1] if "estimator" in model else "cgcnn"
     return {"target": config["data"]["target"], "model": name, "setting": config.get("task_name", ""),
-            "fold": config["data"]["fold"], "matbench_task": config["data"].get("matbench_task"),
+            "fold": config["data"]["fold"], "seed": config.get("seed"),
+            "matbench_task": config["data"].get("matbench_task"),
             "run": str(run_dir), **{k.replace("/", "_"): metrics.get(k, float("nan")) for k in METRICS}}
 
 
@@ -42,6 +47,48 @@ def gather(roots: Iterable[str | Path]) -> pd.DataFrame:
     if not runs:
         raise FileNotFoundError(f"no run dirs (metrics.json + config.yaml) under {list(roots)}")
     return pd.DataFrame([run_record(r) for r in runs]).sort_values(["target", "model", "setting", "fold"])
+
+
+ENSEMBLE = " ensemble"  # suffix of an ensemble's model name
+
+
+def ensembles(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (target, model, setting, fold) that has two or more runs: their deep ensemble.
+
+    Its prediction for an id is the mean of the members' ``predictions/<split>.csv`` values; the
+    members must hold the same ids. MAE / R² per split as for a run, plus ``members`` and, on the
+    test split, the calibration of the members' (unscaled) standard deviation:
+    ``test_spearman_std_abs_error``, ``test_within_1_sigma``, ``test_within_2_sigma``.
+    """
+    rows = []
+    for (target, model, setting, fold), group in frame.groupby(["target", "model", "setting", "fold"]):
+        if len(group) < 2 or model.endswith(ENSEMBLE):
+            continue
+        row = {"target": target, "model": model + ENSEMBLE, "setting": setting, "fold": fold,
+               "seed": None, "matbench_task": group["matbench_task"].iloc[0],
+               "run": ";".join(group["run"]), "members": len(group)}
+        for split in ("train", "val", "test"):
+            truth, members = member_predictions([Path(r) for r in group["run"]], split)
+            mean = members.mean(axis=0)
+            row[f"{split}_mae"] = mae(truth, mean) if len(truth) else float("nan")
+            row[f"{split}_r2"] = r2(truth, mean) if len(truth) else float("nan")
+            if split == "test" and len(truth):
+                calibration = std_calibration(truth, mean, members.std(axis=0))
+                row.update({f"test_{k}": v for k, v in calibration.items() if k != "n"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def member_predictions(runs: list[Path], split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(targets, members x ids predictions) of one split, ids in the first run's order."""
+    tables = [pd.read_csv(run / "predictions" / f"{split}.csv", dtype={"id": str}).set_index("id")
+              for run in runs]
+    ids = tables[0].index
+    for run, table in zip(runs, tables):
+        if set(table.index) != set(ids):
+            raise ValueError(f"ensemble members hold different {split} ids: {runs[0]} and {run}")
+    return (tables[0]["target"].to_numpy(float),
+            np.stack([t.loc[ids, "prediction"].to_numpy(float) for t in tables]))
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
@@ -65,6 +112,15 @@ def to_markdown(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
     for row in frame.itertuples():
         lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.fold} | {row.test_mae:.4f} | "
                      f"{row.test_r2:.3f} |")
+    if "members" in frame and frame["members"].notna().any():
+        lines += ["", "Ensembles: members' std against the test errors (unscaled; a calibrated "
+                  "Gaussian std has 0.683 within 1σ, 0.954 within 2σ):", "",
+                  "| target | model | setting | fold | members | Spearman(std, abs error) | within 1σ | within 2σ |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for row in frame[frame["members"].notna()].itertuples():
+            lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.fold} | {int(row.members)} | "
+                         f"{row.test_spearman_std_abs_error:.3f} | {row.test_within_1_sigma:.3f} | "
+                         f"{row.test_within_2_sigma:.3f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -75,13 +131,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--matbench-dir", help="write a Matbench results file per model and setting "
                         "of the runs on Matbench tasks into this folder")
     args = parser.parse_args(argv)
-    frame = gather(args.roots)
+    runs = gather(args.roots)
+    combined = ensembles(runs)
+    frame = pd.concat([runs, combined], ignore_index=True) if len(combined) else runs
     text = to_markdown(frame, summarize(frame))
     print(text)
     if args.out:
         atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))
     if args.matbench_dir:
-        for path in write_matbench_results(frame, args.matbench_dir):
+        for path in write_matbench_results(runs, args.matbench_dir):
             print(f"wrote {path}")
 
 
