@@ -160,3 +160,29 @@ def test_two_cpu_processes_train_and_rank_zero_writes_every_id_once(tmp_path, mp
         assert ids == expected[split]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n/train"] == len(expected["train"]) and np.isfinite(metrics["test/mae"])
+
+
+RECIPE = ["data.limit=120", "trainer.max_epochs=2", "data.batch_size=32", "logger=none",
+          "trainer.enable_progress_bar=false", "model.net.n_conv=4", "model.net.h_fea_len=32",
+          "model.net.dropout=0.2", "model.loss=l1", "model.optimizer.name=adamw",
+          "model.optimizer.weight_decay=0.01", "model.optimizer.pretrained_lr_scale=0.1",
+          "model.init_from=cgcnn_formation_energy", "model.freeze_convs=2",
+          "trainer.gradient_clip_val=1.0", "callbacks.early_stopping.patience=5"]
+
+
+@pytest.mark.parametrize("schedule", ["{name: warmup_cosine, warmup_epochs: 1}", "{name: onecycle}"])
+def test_every_recipe_option_composes_and_trains(tmp_path, config, data_dir, schedule):
+    cfg = config("train", *RECIPE, f"model.scheduler={schedule}", f"paths.output_dir={tmp_path}")
+    assert cfg.model.scheduler.name in schedule and cfg.model.optimizer.name == "adamw"
+    train(cfg)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    best = torch.load(tmp_path / metrics["best_checkpoint"], map_location="cpu", weights_only=True)
+    assert best["hyper_parameters"]["frozen_convs"] == 2 and best["hyper_parameters"]["net"]["dropout"] == 0.2
+    source = torch.load(data_dir / "cgcnn_reference" / "pretrained" / "formation-energy-per-atom.pth.tar",
+                        map_location="cpu", weights_only=True)["state_dict"]
+    state = {k.removeprefix("model."): v for k, v in best["state_dict"].items()}
+    for name in ("embedding.weight", "convs.0.fc_full.weight", "convs.1.fc_full.bias"):
+        assert torch.equal(state[name], source[name]), f"{name} was frozen but changed"
+    assert not torch.equal(state["convs.2.fc_full.weight"], source["convs.2.fc_full.weight"])
+    lrs = [group["initial_lr"] for group in best["optimizer_states"][0]["param_groups"]]
+    assert len(lrs) == 2 and lrs[0] < lrs[1]  # convolutions 2-3 at a tenth of the head's rate

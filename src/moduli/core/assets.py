@@ -63,6 +63,16 @@ ASSETS: dict[str, Asset] = {
         "f42ab233c4ee0c416879d6bc2d22a264418413ad/pre-trained/shear-moduli.pth.tar",
         "34173bc59a0a8f9f74021155b304b74d9e709b1ff241d3f02e83031c9deb216c",
     ),
+    # The original networks trained without elastic labels, for transfer learning (model.init_from).
+    **{f"cgcnn_{name.replace('-', '_').removesuffix('_per_atom')}": Asset(
+        f"cgcnn_reference/pretrained/{name}.pth.tar",
+        "https://raw.githubusercontent.com/txie-93/cgcnn/"
+        f"f42ab233c4ee0c416879d6bc2d22a264418413ad/pre-trained/{name}.pth.tar", sha256)
+       for name, sha256 in (
+           ("formation-energy-per-atom", "e2f8bb910744f2c2f21d968285b6fd4316d795d0f3e7465ed0e3b4f3c92651a1"),
+           ("final-energy-per-atom", "1afe9260a0b7bd01d2a0a752fbac12be5badea6a56e57aeea5877ae8f9a32c57"),
+           ("band-gap", "d269775b9be0995c046abed3dd6556c281a3eff7b2e1d73cf81b99e2a1d4aa6c"),
+           ("efermi", "5ed4ba15b5bd3e04ce6b0eca75f15bb6465557aada4097f11291ea1e7cd48afb"))},
     # Official Matbench v0.1 data (matminer metadata gives URL and hash).
     "matbench_log_gvrh": Asset(
         "matbench_log_gvrh.json.gz",

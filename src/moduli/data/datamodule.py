@@ -65,7 +65,7 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  num_workers: int = 0, shuffle_seed: int | None = None):
         super().__init__()
         check_target(target)
-        self.source, self.target, self.limit = source, target, limit
+        self.source, self.target, self.limit, self.data_dir = source, target, limit, data_dir
         self.fold, self.fractions, self.val_fraction = fold, tuple(fractions), val_fraction
         self.matbench_task, self.seed = matbench_task, seed
         self.shuffle_seed = seed if shuffle_seed is None else shuffle_seed

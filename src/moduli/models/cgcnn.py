@@ -68,11 +68,13 @@ class CGCNN(nn.Module):
 
     ``n_h`` counts hidden layers as the original CLI does: ``conv_to_fc`` is the first, so
     ``n_h - 1`` further ``h_fea_len`` layers follow it. The atom feature table and the Gaussian
-    centres are buffers, so a checkpoint carries its featurisation.
+    centres are buffers, so a checkpoint carries its featurisation. ``dropout`` (not in the
+    original; 0 leaves it out) acts on the hidden layers of the head, in training only.
     """
 
     def __init__(self, atom_table: Tensor, radius: float = 8.0, gaussian_step: float = 0.2,
-                 atom_fea_len: int = 64, n_conv: int = 3, h_fea_len: int = 128, n_h: int = 1):
+                 atom_fea_len: int = 64, n_conv: int = 3, h_fea_len: int = 128, n_h: int = 1,
+                 dropout: float = 0.0):
         super().__init__()
         if n_conv < 1 or n_h < 1:
             raise ValueError(f"need n_conv >= 1 and n_h >= 1, got n_conv={n_conv}, n_h={n_h}")
@@ -84,6 +86,7 @@ class CGCNN(nn.Module):
         self.conv_to_fc = nn.Linear(atom_fea_len, h_fea_len)
         self.fcs = nn.ModuleList(nn.Linear(h_fea_len, h_fea_len) for _ in range(n_h - 1))
         self.fc_out = nn.Linear(h_fea_len, 1)
+        self.dropout = nn.Dropout(dropout)  # no parameters: checkpoints are unchanged
 
     def forward(self, batch: Batch) -> Tensor:
         x = self.embedding(self.atom_table[batch.z])
@@ -92,7 +95,7 @@ class CGCNN(nn.Module):
             x = conv(x, batch.edge_index, edge_attr)
         crystal = global_mean_pool(x, batch.batch, size=batch.num_graphs)
         # As in the original: softplus both before and after conv_to_fc.
-        hidden = F.softplus(self.conv_to_fc(F.softplus(crystal)))
+        hidden = self.dropout(F.softplus(self.conv_to_fc(F.softplus(crystal))))
         for fc in self.fcs:
-            hidden = F.softplus(fc(hidden))
+            hidden = self.dropout(F.softplus(fc(hidden)))
         return self.fc_out(hidden).squeeze(-1)

@@ -27,6 +27,7 @@ from moduli.core.schema import SPLITS, TARGETS
 from moduli.data.datamodule import CrystalGraphDataModule
 from moduli.models.api import load_checkpoint, read_checkpoint
 from moduli.models.module import CGCNNModule
+from moduli.models.transfer import init_from_pretrained
 from moduli.train.outputs import SplitResults
 
 log = logging.getLogger(__name__)
@@ -61,18 +62,26 @@ class CGCNNFitter:
 
     name = "cgcnn"
 
-    def __init__(self, net: dict[str, int], optimizer: dict[str, float] | None = None,
-                 scheduler: dict[str, Any] | None = None, loss: str = "mse"):
+    def __init__(self, net: dict[str, int], optimizer: dict[str, Any] | None = None,
+                 scheduler: dict[str, Any] | None = None, loss: str = "mse",
+                 init_from: str | None = None, freeze_convs: int = 0):
         self.net, self.optimizer, self.scheduler, self.loss = dict(net), optimizer, scheduler, loss
+        self.init_from, self.freeze_convs = init_from, freeze_convs
 
     def module(self, datamodule: CrystalGraphDataModule) -> CGCNNModule:
-        """A fresh LightningModule sized for the datamodule's atom table and target."""
+        """A fresh LightningModule sized for the datamodule's atom table and target (its embedding
+        and convolutions copied from ``init_from`` when given)."""
         table = datamodule.featurizer.atom_table.table
-        return CGCNNModule(
+        module = CGCNNModule(
             net=self.net, featurization=datamodule.featurization.as_dict(),
             target=TARGETS[datamodule.target].describe(), normalizer=datamodule.normalizer().as_dict(),
             atom_table_shape=list(table.shape), optimizer=self.optimizer, scheduler=self.scheduler,
-            loss=self.loss, atom_table=torch.from_numpy(table))
+            loss=self.loss, atom_table=torch.from_numpy(table), frozen_convs=self.freeze_convs)
+        if self.init_from:
+            copied = init_from_pretrained(module.model, self.init_from, datamodule.data_dir)
+            log.info("model.init_from=%s: %d tensors of the embedding and convolutions copied",
+                     self.init_from, len(copied))
+        return module
 
     def fit(self, datamodule: CrystalGraphDataModule, run: RunContext) -> Fitted:
         module = self.module(datamodule)
