@@ -33,8 +33,9 @@ def run_record(run_dir: Path) -> dict:
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
     model = config["model"]
-    # Baselines name their estimator; CGCNN configs have none (older ones also lack model.kind).
-    name = model["estimator"]["_target_"].rsplit(".", 1)[-1] if "estimator" in model else "cgcnn"
+    # Baselines name their estimator; networks their kind (CGCNN configs before net.kind: none).
+    name = (model["estimator"]["_target_"].rsplit(".", 1)[-1] if "estimator" in model
+            else model.get("net", {}).get("kind", "cgcnn"))
     return {"target": config["data"]["target"], "model": name, "setting": config.get("task_name", ""),
             "fold": config["data"]["fold"], "seed": config.get("seed"),
             "matbench_task": config["data"].get("matbench_task"),

@@ -62,7 +62,8 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  val_fraction: float = 0.1, matbench_task: str | None = None, seed: int = 42,
                  featurizer: dict[str, Any] | None = None, atom_features: str | None = None,
                  data_dir: str | None = None, cache_dir: str | None = None, batch_size: int = 128,
-                 num_workers: int = 0, shuffle_seed: int | None = None):
+                 num_workers: int = 0, shuffle_seed: int | None = None,
+                 universal_features: str | None = None):
         super().__init__()
         check_target(target)
         self.source, self.target, self.limit, self.data_dir = source, target, limit, data_dir
@@ -74,6 +75,9 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  else AtomFeatureTable.cgcnn(data_dir))
         graph_dir = Path(cache_dir) / "graphs" if cache_dir else None
         self.featurizer = CrystalGraphFeaturizer(table, cache_dir=graph_dir, **(featurizer or {}))
+        if universal_features not in (None, "chgnet"):
+            raise ValueError(f"unknown universal_features {universal_features!r}: use chgnet or null")
+        self.universal_features, self.cache_dir = universal_features, cache_dir
         self.rejections: list[Rejection] = []
         self.split_ids: Split = {}
         self.graphs: dict[str, list[Data]] = {}
@@ -97,6 +101,9 @@ class CrystalGraphDataModule(pl.LightningDataModule):
             self.split_ids = fold_split(ids, self.fold, self.seed, self.val_fraction, folds)
         graphs, featurize_rejections = self.featurizer.featurize(records, self.target)
         self.records = {r.id: r for r in records}
+        if self.universal_features:
+            graphs, more = self._attach_universal_features(graphs)
+            featurize_rejections += more
         self.rejections = rejections + featurize_rejections
         by_id = {g.id: g for g in graphs}
         self.graphs = {split: [by_id[i] for i in members if i in by_id]
@@ -107,6 +114,18 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  len(featurize_rejections), sizes)
         if not self.graphs["train"] or not self.graphs["val"]:
             raise ValueError(f"empty train or validation split ({sizes}); use more records")
+
+    def _attach_universal_features(self, graphs: list[Data]) -> tuple[list[Data], list[Rejection]]:
+        """Give each graph its CHGNet feature vector as ``u`` (1 x N); a structure without one is
+        rejected (stage featurize)."""
+        from moduli.graphs.universal import CHGNetFeaturizer
+
+        featurizer = CHGNetFeaturizer(self.cache_dir)
+        vectors, rejections = featurizer.featurize([self.records[g.id] for g in graphs])
+        for graph in graphs:
+            if graph.id in vectors:
+                graph.u = torch.from_numpy(np.array(vectors[graph.id], dtype=np.float32)).unsqueeze(0)
+        return [g for g in graphs if g.id in vectors], rejections
 
     def normalizer(self) -> Normalizer:
         """Mean and std of the training targets (std floored so a constant target cannot divide by 0)."""

@@ -22,7 +22,7 @@ from moduli.core.cell import cell_problem
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
 from moduli.graphs.atom_features import AtomFeatureTable
-from moduli.graphs.cache import GraphCache
+from moduli.graphs.cache import GRAPH_COLUMNS, ArrayCache
 from moduli.graphs.neighbors import nearest_neighbors
 
 MIN_DISTANCE = 0.5  # Å; closer atoms mean a broken structure, not a real crystal.
@@ -69,7 +69,8 @@ class CrystalGraphFeaturizer:
                  gaussian_step: float = 0.2, cache_dir: str | Path | None = None):
         self.atom_table = atom_table
         self.params = Featurization(radius, max_neighbors, gaussian_step, atom_table.sha256)
-        self.cache = (GraphCache(Path(cache_dir) / f"graphs-r{radius}-k{max_neighbors}.sqlite")
+        self.cache = (ArrayCache(Path(cache_dir) / f"graphs-r{radius}-k{max_neighbors}.sqlite",
+                                 "graphs", GRAPH_COLUMNS)
                       if cache_dir else None)
 
     def check(self, structure: Structure) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 from pymatgen.core import Structure
 from torch_geometric.data import Batch
 
+from moduli.core.errors import UserInputError
 from moduli.core.schema import MODULI, UNNAMED_MODULUS, target_of
 from moduli.graphs.featurizer import Featurization
 from moduli.models.api import CrystalModel, featurize_for_prediction, warn_rejected
@@ -86,6 +87,9 @@ def check_moduli(ensembles: dict[str, EnsembleModel]) -> Featurization:
     for prop, ensemble in ensembles.items():
         if ensemble.target["name"] not in (target_of(prop).name, UNNAMED_MODULUS):
             raise ValueError(f"a checkpoint given for {prop} predicts {ensemble.target['name']}")
+        if any(getattr(m.net, "reads_features", False) for m in ensemble.members):
+            raise UserInputError(f"a checkpoint given for {prop} is a head on CHGNet features; "
+                                 "prediction from structures takes CGCNN checkpoints only (so far)")
     featurizations = {e.featurization for e in ensembles.values()}
     if len(featurizations) != 1:
         raise ValueError(f"all checkpoints must share one featurisation, got {featurizations}")

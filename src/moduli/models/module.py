@@ -19,6 +19,7 @@ from torchmetrics import MeanAbsoluteError, MetricCollection, R2Score
 from moduli.core.normalizer import Normalizer
 from moduli.core.schema import SPLITS
 from moduli.models.cgcnn import CGCNN
+from moduli.models.heads import FeatureMLP
 
 LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 
@@ -35,9 +36,9 @@ class CGCNNModule(pl.LightningModule):
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")
         self.save_hyperparameters(ignore=["atom_table"])
         table = atom_table if atom_table is not None else torch.zeros(atom_table_shape)
-        self.model = CGCNN(table, radius=featurization["radius"],
-                           gaussian_step=featurization["gaussian_step"], **net)
-        freeze_convs(self.model, frozen_convs)
+        self.model = build_net(net, table, featurization)
+        if frozen_convs:
+            freeze_convs(self.model, frozen_convs)
         self.normalizer = Normalizer.from_dict(normalizer)
         self.loss_fn = LOSSES[loss]
         self.metrics = torch.nn.ModuleDict({  # keys avoid nn.Module attribute names (train)
@@ -90,13 +91,27 @@ class CGCNNModule(pl.LightningModule):
 
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+NETS = {"cgcnn": CGCNN, "feature_mlp": FeatureMLP}
 
 
-def freeze_convs(net: CGCNN, count: int) -> None:
+def build_net(net: dict[str, Any], atom_table: Tensor, featurization: dict[str, Any]) -> torch.nn.Module:
+    """The network ``net`` describes: ``kind`` cgcnn (default; the graph convolution network) or
+    feature_mlp (a head on per-structure features), the other keys its sizes."""
+    sizes = {k: v for k, v in net.items() if k != "kind"}
+    kind = net.get("kind", "cgcnn")
+    if kind not in NETS:
+        raise ValueError(f"unknown net kind {kind!r}; choose from {sorted(NETS)}")
+    if kind == "cgcnn":
+        return CGCNN(atom_table, radius=featurization["radius"],
+                     gaussian_step=featurization["gaussian_step"], **sizes)
+    return FeatureMLP(atom_table, **sizes)
+
+
+def freeze_convs(net: torch.nn.Module, count: int) -> None:
     """Stop training the embedding and the first ``count`` convolutions (0: train everything).
 
     Their BatchNorm statistics still follow the new data in training mode."""
-    if count > len(net.convs):
+    if count > len(getattr(net, "convs", ())):
         raise ValueError(f"cannot freeze {count} convolutions of {len(net.convs)}")
     frozen = [net.embedding, *net.convs[:count]] if count else []
     for layer in frozen:

@@ -1,7 +1,7 @@
 """The models ``train.py`` fits, each behind one interface: ``fit(datamodule, run) -> Fitted``.
 
-A ``conf/model/*.yaml`` names its fitter by ``_target_``: :class:`CGCNNFitter` (Lightning
-training, best-validation checkpoint) or :class:`BaselineFitter` (a scikit-learn / XGBoost
+A ``conf/model/*.yaml`` names its fitter by ``_target_``: :class:`NetworkFitter` (Lightning
+training of CGCNN or a head on CHGNet features, best-validation checkpoint) or :class:`BaselineFitter` (a scikit-learn / XGBoost
 estimator on the paper's six descriptors). The datamodule supplies what depends on the data (split
 members, normaliser, atom table, featurisation); both fitters see the same split members and
 return the same per-split results, from which :mod:`moduli.train.outputs` writes the same files.
@@ -51,22 +51,24 @@ class Fitted:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class CGCNNFitter:
-    """CGCNN trained with Lightning on the normalised target; predictions of its best-validation
-    checkpoint.
+class NetworkFitter:
+    """A network (CGCNN, or a head on per-structure features: ``net.kind``) trained with
+    Lightning on the normalised target; predictions of its best-validation checkpoint.
 
     A ``checkpoints/last.ckpt`` left in the run dir by an earlier, interrupted run of the same
     config is resumed from (weights, optimiser, scheduler, epoch, best-checkpoint tracking).
     Every checkpoint is loaded with ``weights_only=True``.
     """
 
-    name = "cgcnn"
-
     def __init__(self, net: dict[str, int], optimizer: dict[str, Any] | None = None,
                  scheduler: dict[str, Any] | None = None, loss: str = "mse",
                  init_from: str | None = None, freeze_convs: int = 0):
         self.net, self.optimizer, self.scheduler, self.loss = dict(net), optimizer, scheduler, loss
         self.init_from, self.freeze_convs = init_from, freeze_convs
+
+    @property
+    def name(self) -> str:
+        return self.net.get("kind", "cgcnn")
 
     def module(self, datamodule: CrystalGraphDataModule) -> CGCNNModule:
         """A fresh LightningModule sized for the datamodule's atom table and target (its embedding
@@ -77,6 +79,8 @@ class CGCNNFitter:
             target=TARGETS[datamodule.target].describe(), normalizer=datamodule.normalizer().as_dict(),
             atom_table_shape=list(table.shape), optimizer=self.optimizer, scheduler=self.scheduler,
             loss=self.loss, atom_table=torch.from_numpy(table), frozen_convs=self.freeze_convs)
+        if hasattr(module.model, "fit_inputs"):  # a head on per-structure features
+            module.model.fit_inputs(torch.cat([g.u for g in datamodule.graphs["train"]]))
         if self.init_from:
             copied = init_from_pretrained(module.model, self.init_from, datamodule.data_dir)
             log.info("model.init_from=%s: %d tensors of the embedding and convolutions copied",
