@@ -53,3 +53,37 @@ def test_runs_differing_in_seed_form_an_ensemble_row(training_runs, tmp_path):
     error, std = (mean - a["target"]).abs(), (a["prediction"] - b.loc[a.index, "prediction"]).abs() / 2
     assert row["test_within_1_sigma"] == pytest.approx(np.mean(error <= std))
     assert len(ensembles(runs[runs["seed"] == 42])) == 0  # one run per fold: no ensemble
+
+
+def test_a_mixture_of_two_settings_takes_its_weight_from_validation(training_runs, tmp_path):
+    import shutil
+
+    import pandas as pd
+    import yaml
+
+    from moduli.analysis.folds import MIXTURE_WEIGHTS, mixtures
+    from moduli.analysis.metrics import mae
+
+    rng = np.random.default_rng(1)
+    for setting, noise in (("first", 0.05), ("second", 0.2)):
+        run = tmp_path / setting
+        shutil.copytree(training_runs / "cgcnn_0", run)
+        config = yaml.safe_load((run / "config.yaml").read_text())
+        config["task_name"] = setting
+        (run / "config.yaml").write_text(yaml.safe_dump(config))
+        for split in ("train", "val", "test"):
+            table = pd.read_csv(run / "predictions" / f"{split}.csv", dtype={"id": str})
+            table["prediction"] = table["target"] + rng.normal(0, noise, len(table))
+            table.to_csv(run / "predictions" / f"{split}.csv", index=False)
+    row = mixtures(gather([tmp_path]), "first", "second").iloc[0]
+    read = {s: {k: pd.read_csv(tmp_path / k / "predictions" / f"{s}.csv", dtype={"id": str}).set_index("id")
+                for k in ("first", "second")} for s in ("val", "test")}
+
+    def mixed_mae(split, w):
+        a, b = read[split]["first"], read[split]["second"].loc[read[split]["first"].index]
+        return mae(a["target"], w * a["prediction"] + (1 - w) * b["prediction"])
+
+    best = min(MIXTURE_WEIGHTS, key=lambda w: mixed_mae("val", w))
+    assert row["weight"] == pytest.approx(best) and row["weight"] > 0.5  # the better setting weighs more
+    assert row["test_mae"] == pytest.approx(mixed_mae("test", best))
+    assert row["setting"] == "first+second" and row["members"] == 2

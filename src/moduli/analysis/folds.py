@@ -82,14 +82,57 @@ def ensembles(frame: pd.DataFrame) -> pd.DataFrame:
 
 def member_predictions(runs: list[Path], split: str) -> tuple[np.ndarray, np.ndarray]:
     """(targets, members x ids predictions) of one split, ids in the first run's order."""
+    table = member_table(runs, split)
+    return table["target"].to_numpy(float), table.drop(columns="target").to_numpy(float).T
+
+
+def member_table(runs: list[Path], split: str) -> pd.DataFrame:
+    """One split's predictions of several runs: index id (the first run's order), column
+    ``target`` and one column per run (0, 1, ...). The runs must hold the same ids."""
     tables = [pd.read_csv(run / "predictions" / f"{split}.csv", dtype={"id": str}).set_index("id")
               for run in runs]
     ids = tables[0].index
     for run, table in zip(runs, tables):
         if set(table.index) != set(ids):
             raise ValueError(f"ensemble members hold different {split} ids: {runs[0]} and {run}")
-    return (tables[0]["target"].to_numpy(float),
-            np.stack([t.loc[ids, "prediction"].to_numpy(float) for t in tables]))
+    return pd.DataFrame({"target": tables[0]["target"],
+                         **{k: t.loc[ids, "prediction"] for k, t in enumerate(tables)}}, index=ids)
+
+
+MIXTURE_WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
+
+
+def mixtures(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    """Two settings mixed per target and fold: ``w * mean(first's runs) + (1 - w) * mean(second's
+    runs)``, ``w`` on a 0.05 grid chosen by the validation MAE alone (never the test fold).
+
+    One row per (target, fold) where both settings have runs: model ``mixture``, setting
+    ``first+second``, ``weight`` (of ``first``), ``members`` and MAE / R² per split.
+    """
+    rows = []
+    singles = frame[~frame["model"].str.endswith(ENSEMBLE)]
+    for (target, fold), group in singles.groupby(["target", "fold"]):
+        runs = {name: [Path(r) for r in group.loc[group["setting"] == name, "run"]] for name in (first, second)}
+        if not all(runs.values()):
+            continue
+        means = {}
+        for split in ("train", "val", "test"):
+            a, b = (member_table(runs[name], split) for name in (first, second))
+            b = b.loc[a.index]
+            means[split] = (a["target"].to_numpy(float), a.drop(columns="target").mean(axis=1).to_numpy(float),
+                            b.drop(columns="target").mean(axis=1).to_numpy(float))
+        truth, a, b = means["val"]
+        weight = float(min(MIXTURE_WEIGHTS, key=lambda w: mae(truth, w * a + (1 - w) * b)))
+        row = {"target": target, "model": "mixture", "setting": f"{first}+{second}", "fold": fold,
+               "seed": None, "matbench_task": group["matbench_task"].iloc[0], "weight": weight,
+               "run": ";".join(str(r) for name in (first, second) for r in runs[name]),
+               "members": len(runs[first]) + len(runs[second])}
+        for split, (truth, a, b) in means.items():
+            mixed = weight * a + (1 - weight) * b
+            row[f"{split}_mae"] = mae(truth, mixed) if len(truth) else float("nan")
+            row[f"{split}_r2"] = r2(truth, mixed) if len(truth) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
@@ -113,15 +156,24 @@ def to_markdown(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
     for row in frame.itertuples():
         lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.fold} | {row.test_mae:.4f} | "
                      f"{row.test_r2:.3f} |")
-    if "members" in frame and frame["members"].notna().any():
+    calibrated = frame[frame["test_within_1_sigma"].notna()] if "test_within_1_sigma" in frame else frame.iloc[0:0]
+    if len(calibrated):
         lines += ["", "Ensembles: members' std against the test errors (unscaled; a calibrated "
                   "Gaussian std has 0.683 within 1σ, 0.954 within 2σ):", "",
                   "| target | model | setting | fold | members | Spearman(std, abs error) | within 1σ | within 2σ |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for row in frame[frame["members"].notna()].itertuples():
+        for row in calibrated.itertuples():
             lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.fold} | {int(row.members)} | "
                          f"{row.test_spearman_std_abs_error:.3f} | {row.test_within_1_sigma:.3f} | "
                          f"{row.test_within_2_sigma:.3f} |")
+    mixed = frame[frame["weight"].notna()] if "weight" in frame else frame.iloc[0:0]
+    if len(mixed):
+        lines += ["", "Mixtures: weight of the first setting, chosen on validation MAE:", "",
+                  "| target | setting | fold | members | weight | val MAE | test MAE |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for row in mixed.itertuples():
+            lines.append(f"| {row.target} | {row.setting} | {row.fold} | {int(row.members)} | "
+                         f"{row.weight:.2f} | {row.val_mae:.4f} | {row.test_mae:.4f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -129,12 +181,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Per-fold and mean ± std test metrics of run dirs")
     parser.add_argument("roots", nargs="+", help="run dirs or folders holding them (searched recursively)")
     parser.add_argument("--out", help="also write the tables (markdown) to this file")
+    parser.add_argument("--mix", nargs=2, action="append", default=[], metavar=("FIRST", "SECOND"),
+                        help="also mix two settings (task names) per fold, the weight chosen on "
+                        "validation; repeatable")
     parser.add_argument("--matbench-dir", help="write a Matbench results file per model and setting "
                         "of the runs on Matbench tasks into this folder")
     args = parser.parse_args(argv)
     runs = gather(args.roots)
-    combined = ensembles(runs)
-    frame = pd.concat([runs, combined], ignore_index=True) if len(combined) else runs
+    extra = [ensembles(runs), *(mixtures(runs, first, second) for first, second in args.mix)]
+    frame = pd.concat([runs, *[e for e in extra if len(e)]], ignore_index=True)
     text = to_markdown(frame, summarize(frame))
     print(text)
     if args.out:
