@@ -92,3 +92,11 @@ def test_lower_layers_and_reports_do_not_load_lightning(layer):
             "print(sorted(k for k in sys.modules if k.split('.')[0] in ('lightning', 'pytorch_lightning')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", f"{layer} loads Lightning"
+
+
+def test_every_subpackage_is_a_regular_package():
+    """setuptools' find_packages leaves out folders without __init__.py: an installed (not
+    editable) moduli would lack them."""
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and any(p.glob("*.py"))}
+    assert folders == set(ALLOWED)
+    assert all((PACKAGE / name / "__init__.py").is_file() for name in folders)

@@ -1,0 +1,203 @@
+"""Gather run dirs (e.g. the folds of a cross-validation) into one table.
+
+    python -m moduli.analysis.folds RUN_OR_SWEEP_DIR [...] [--out summary.md]
+
+Every folder below the given ones that holds a ``metrics.json`` and a ``config.yaml`` is one run;
+its model (``cgcnn`` or the baseline estimator's class), setting (the config's ``task_name``, which
+tells e.g. ``experiment=mp_elastic_paper`` from ``experiment=mp_elastic_tuned_g``), target and fold
+come from its resolved config. Runs of one target, model, setting and fold that differ in seed
+are also combined into a deep ensemble (:func:`ensembles`: the mean of the members' predictions
+per id). Prints (and writes) the per-fold test MAE / R² and their mean ± std over folds (ddof=1),
+and the ensembles' uncertainty calibration. With ``--matbench-dir``, runs on a Matbench task also go into
+Matbench-format results files (``moduli.analysis.matbench_results``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from moduli.analysis.matbench_results import write_matbench_results
+from moduli.analysis.metrics import mae, r2, std_calibration
+from moduli.core.atomic import atomic_write
+
+METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2"))  # columns use "_"
+
+
+def run_record(run_dir: Path) -> dict:
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    model = config["model"]
+    # Baselines name their estimator; networks their kind (CGCNN configs before net.kind: none).
+    name = (model["estimator"]["_target_"].rsplit(".", 1)[-1] if "estimator" in model
+            else model.get("net", {}).get("kind", "cgcnn"))
+    return {"target": config["data"]["target"], "model": name, "setting": config.get("task_name", ""),
+            "fold": config["data"]["fold"], "seed": config.get("seed"),
+            "matbench_task": config["data"].get("matbench_task"),
+            "run": str(run_dir), **{k.replace("/", "_"): metrics.get(k, float("nan")) for k in METRICS}}
+
+
+def gather(roots: Iterable[str | Path]) -> pd.DataFrame:
+    runs = sorted({p.parent for root in roots for p in Path(root).rglob("metrics.json")
+                   if (p.parent / "config.yaml").is_file()})
+    if not runs:
+        raise FileNotFoundError(f"no run dirs (metrics.json + config.yaml) under {list(roots)}")
+    return pd.DataFrame([run_record(r) for r in runs]).sort_values(["target", "model", "setting", "fold"])
+
+
+ENSEMBLE = " ensemble"  # suffix of an ensemble's model name
+
+
+def ensembles(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (target, model, setting, fold) that has two or more runs: their deep ensemble.
+
+    Its prediction for an id is the mean of the members' ``predictions/<split>.csv`` values; the
+    members must hold the same ids. MAE / R² per split as for a run, plus ``members`` and, on the
+    test split, the calibration of the members' (unscaled) standard deviation:
+    ``test_spearman_std_abs_error``, ``test_within_1_sigma``, ``test_within_2_sigma``.
+    """
+    rows = []
+    for (target, model, setting, fold), group in frame.groupby(["target", "model", "setting", "fold"]):
+        if len(group) < 2 or model.endswith(ENSEMBLE):
+            continue
+        row = {"target": target, "model": model + ENSEMBLE, "setting": setting, "fold": fold,
+               "seed": None, "matbench_task": group["matbench_task"].iloc[0],
+               "run": ";".join(group["run"]), "members": len(group)}
+        for split in ("train", "val", "test"):
+            truth, members = member_predictions([Path(r) for r in group["run"]], split)
+            mean = members.mean(axis=0)
+            row[f"{split}_mae"] = mae(truth, mean) if len(truth) else float("nan")
+            row[f"{split}_r2"] = r2(truth, mean) if len(truth) else float("nan")
+            if split == "test" and len(truth):
+                calibration = std_calibration(truth, mean, members.std(axis=0))
+                row.update({f"test_{k}": v for k, v in calibration.items() if k != "n"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def member_predictions(runs: list[Path], split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(targets, members x ids predictions) of one split, ids in the first run's order."""
+    table = member_table(runs, split)
+    return table["target"].to_numpy(float), table.drop(columns="target").to_numpy(float).T
+
+
+def member_table(runs: list[Path], split: str) -> pd.DataFrame:
+    """One split's predictions of several runs: index id (the first run's order), column
+    ``target`` and one column per run (0, 1, ...). The runs must hold the same ids."""
+    tables = [pd.read_csv(run / "predictions" / f"{split}.csv", dtype={"id": str}).set_index("id")
+              for run in runs]
+    ids = tables[0].index
+    for run, table in zip(runs, tables):
+        if set(table.index) != set(ids):
+            raise ValueError(f"ensemble members hold different {split} ids: {runs[0]} and {run}")
+    return pd.DataFrame({"target": tables[0]["target"],
+                         **{k: t.loc[ids, "prediction"] for k, t in enumerate(tables)}}, index=ids)
+
+
+MIXTURE_WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
+
+
+def mixtures(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    """Two settings mixed per target and fold: ``w * mean(first's runs) + (1 - w) * mean(second's
+    runs)``, ``w`` on a 0.05 grid chosen by the validation MAE alone (never the test fold).
+
+    One row per (target, fold) where both settings have runs: model ``mixture``, setting
+    ``first+second``, ``weight`` (of ``first``), ``members`` and MAE / R² per split.
+    """
+    rows = []
+    singles = frame[~frame["model"].str.endswith(ENSEMBLE)]
+    for (target, fold), group in singles.groupby(["target", "fold"]):
+        runs = {name: [Path(r) for r in group.loc[group["setting"] == name, "run"]] for name in (first, second)}
+        if not all(runs.values()):
+            continue
+        means = {}
+        for split in ("train", "val", "test"):
+            a, b = (member_table(runs[name], split) for name in (first, second))
+            b = b.loc[a.index]
+            means[split] = (a["target"].to_numpy(float), a.drop(columns="target").mean(axis=1).to_numpy(float),
+                            b.drop(columns="target").mean(axis=1).to_numpy(float))
+        truth, a, b = means["val"]
+        weight = float(min(MIXTURE_WEIGHTS, key=lambda w: mae(truth, w * a + (1 - w) * b)))
+        row = {"target": target, "model": "mixture", "setting": f"{first}+{second}", "fold": fold,
+               "seed": None, "matbench_task": group["matbench_task"].iloc[0], "weight": weight,
+               "run": ";".join(str(r) for name in (first, second) for r in runs[name]),
+               "members": len(runs[first]) + len(runs[second])}
+        for split, (truth, a, b) in means.items():
+            mixed = weight * a + (1 - weight) * b
+            row[f"{split}_mae"] = mae(truth, mixed) if len(truth) else float("nan")
+            row[f"{split}_r2"] = r2(truth, mixed) if len(truth) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std over folds of test MAE and R², per target, model and setting, best MAE first."""
+    grouped = frame.groupby(["target", "model", "setting"])
+    summary = pd.DataFrame({
+        "folds": grouped["fold"].apply(lambda f: ",".join(str(int(x)) for x in sorted(f))),
+        "test_mae_mean": grouped["test_mae"].mean(), "test_mae_std": grouped["test_mae"].std(ddof=1),
+        "test_r2_mean": grouped["test_r2"].mean(), "test_r2_std": grouped["test_r2"].std(ddof=1)})
+    return summary.reset_index().sort_values(["target", "test_mae_mean"])
+
+
+def to_markdown(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
+    lines = ["| target | model | setting | folds | test MAE (mean ± std) | test R² (mean ± std) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in summary.itertuples():
+        lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.folds} | {row.test_mae_mean:.4f} ± "
+                     f"{row.test_mae_std:.4f} | {row.test_r2_mean:.3f} ± {row.test_r2_std:.3f} |")
+    lines += ["", "Per fold (test MAE / R²):", "",
+              "| target | model | setting | fold | test MAE | test R² |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in frame.itertuples():
+        lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.fold} | {row.test_mae:.4f} | "
+                     f"{row.test_r2:.3f} |")
+    calibrated = frame[frame["test_within_1_sigma"].notna()] if "test_within_1_sigma" in frame else frame.iloc[0:0]
+    if len(calibrated):
+        lines += ["", "Ensembles: members' std against the test errors (unscaled; a calibrated "
+                  "Gaussian std has 0.683 within 1σ, 0.954 within 2σ):", "",
+                  "| target | model | setting | fold | members | Spearman(std, abs error) | within 1σ | within 2σ |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for row in calibrated.itertuples():
+            lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.fold} | {int(row.members)} | "
+                         f"{row.test_spearman_std_abs_error:.3f} | {row.test_within_1_sigma:.3f} | "
+                         f"{row.test_within_2_sigma:.3f} |")
+    mixed = frame[frame["weight"].notna()] if "weight" in frame else frame.iloc[0:0]
+    if len(mixed):
+        lines += ["", "Mixtures: weight of the first setting, chosen on validation MAE:", "",
+                  "| target | setting | fold | members | weight | val MAE | test MAE |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for row in mixed.itertuples():
+            lines.append(f"| {row.target} | {row.setting} | {row.fold} | {int(row.members)} | "
+                         f"{row.weight:.2f} | {row.val_mae:.4f} | {row.test_mae:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Per-fold and mean ± std test metrics of run dirs")
+    parser.add_argument("roots", nargs="+", help="run dirs or folders holding them (searched recursively)")
+    parser.add_argument("--out", help="also write the tables (markdown) to this file")
+    parser.add_argument("--mix", nargs=2, action="append", default=[], metavar=("FIRST", "SECOND"),
+                        help="also mix two settings (task names) per fold, the weight chosen on "
+                        "validation; repeatable")
+    parser.add_argument("--matbench-dir", help="write a Matbench results file per model and setting "
+                        "of the runs on Matbench tasks into this folder")
+    args = parser.parse_args(argv)
+    runs = gather(args.roots)
+    extra = [ensembles(runs), *(mixtures(runs, first, second) for first, second in args.mix)]
+    frame = pd.concat([runs, *[e for e in extra if len(e)]], ignore_index=True)
+    text = to_markdown(frame, summarize(frame))
+    print(text)
+    if args.out:
+        atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))
+    if args.matbench_dir:
+        for path in write_matbench_results(runs, args.matbench_dir):
+            print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

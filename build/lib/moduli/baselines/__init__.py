@@ -1,0 +1,1 @@
+"""Classical baselines on the paper's six composition / structure descriptors."""

@@ -1,0 +1,1 @@
+"""Data sources, assets, cleaning, splits and the Lightning datamodule."""

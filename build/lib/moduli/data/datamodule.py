@@ -1,0 +1,155 @@
+"""LightningDataModule: source -> records -> split -> cached graphs -> DataLoaders."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch.utils.data import Sampler
+from torch_geometric.data import Data
+from torch_geometric.loader import DataLoader
+
+from moduli.core.normalizer import Normalizer
+from moduli.core.records import Record, Rejection
+from moduli.core.schema import check_target
+from moduli.data.sources import SourceResult
+from moduli.data.splits import Split, fold_split, official_matbench_test_folds, random_split
+from moduli.graphs.atom_features import AtomFeatureTable
+from moduli.graphs.featurizer import CrystalGraphFeaturizer
+
+log = logging.getLogger(__name__)
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A new order every epoch that depends only on (seed, epoch).
+
+    Lightning calls :meth:`set_epoch` before each epoch, so a run resumed from a checkpoint sees
+    exactly the batches an uninterrupted run would (a plain shuffle draws from the global RNG,
+    whose state a checkpoint does not hold).
+    """
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.size, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.size
+
+
+class CrystalGraphDataModule(pl.LightningDataModule):
+    """Graphs for one target, split by the random or the Matbench fold protocol.
+
+    ``fold=None`` gives the seeded random split by ``fractions``; ``fold=k`` the Matbench
+    protocol (``matbench_task`` names a Matbench task whose official fold ids are used instead of
+    recomputing them); ``seed`` fixes the random split and the validation share, ``shuffle_seed``
+    (default: ``seed``) the order of training batches. Splits are made over the source's cleaned records (after ``limit``), before
+    featurisation, so they do not depend on featurisation settings; records the featuriser
+    rejects are then left out of their split and reported in :attr:`rejections`.
+    """
+
+    def __init__(self, source: Callable[[], SourceResult], target: str, limit: int | None = None,
+                 fold: int | None = None, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+                 val_fraction: float = 0.1, matbench_task: str | None = None, seed: int = 42,
+                 featurizer: dict[str, Any] | None = None, atom_features: str | None = None,
+                 data_dir: str | None = None, cache_dir: str | None = None, batch_size: int = 128,
+                 num_workers: int = 0, shuffle_seed: int | None = None,
+                 universal_features: str | None = None):
+        super().__init__()
+        check_target(target)
+        self.source, self.target, self.limit, self.data_dir = source, target, limit, data_dir
+        self.fold, self.fractions, self.val_fraction = fold, tuple(fractions), val_fraction
+        self.matbench_task, self.seed = matbench_task, seed
+        self.shuffle_seed = seed if shuffle_seed is None else shuffle_seed
+        self.batch_size, self.num_workers = batch_size, num_workers
+        table = (AtomFeatureTable.from_json(atom_features) if atom_features
+                 else AtomFeatureTable.cgcnn(data_dir))
+        graph_dir = Path(cache_dir) / "graphs" if cache_dir else None
+        self.featurizer = CrystalGraphFeaturizer(table, cache_dir=graph_dir, **(featurizer or {}))
+        if universal_features not in (None, "chgnet"):
+            raise ValueError(f"unknown universal_features {universal_features!r}: use chgnet or null")
+        self.universal_features, self.cache_dir = universal_features, cache_dir
+        self.rejections: list[Rejection] = []
+        self.split_ids: Split = {}
+        self.graphs: dict[str, list[Data]] = {}
+        self.records: dict[str, Record] = {}  # every usable record by id (baselines read these)
+
+    @property
+    def featurization(self):
+        return self.featurizer.params
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.graphs:
+            return
+        records, rejections = self.source()
+        if self.limit is not None:
+            records = records[: self.limit]
+        ids = [r.id for r in records]
+        if self.fold is None:
+            self.split_ids = random_split(ids, self.fractions, self.seed)
+        else:
+            folds = official_matbench_test_folds(self.matbench_task) if self.matbench_task else None
+            self.split_ids = fold_split(ids, self.fold, self.seed, self.val_fraction, folds)
+        graphs, featurize_rejections = self.featurizer.featurize(records, self.target)
+        self.records = {r.id: r for r in records}
+        if self.universal_features:
+            graphs, more = self._attach_universal_features(graphs)
+            featurize_rejections += more
+        self.rejections = rejections + featurize_rejections
+        by_id = {g.id: g for g in graphs}
+        self.graphs = {split: [by_id[i] for i in members if i in by_id]
+                       for split, members in self.split_ids.items()}
+        sizes = ", ".join(f"{k} {len(v)}" for k, v in self.graphs.items())
+        log.info("data: %d records, %d rejected (%d at source, %d at featurisation); %s",
+                 len(records) + len(rejections), len(self.rejections), len(rejections),
+                 len(featurize_rejections), sizes)
+        if not self.graphs["train"] or not self.graphs["val"]:
+            raise ValueError(f"empty train or validation split ({sizes}); use more records")
+
+    def _attach_universal_features(self, graphs: list[Data]) -> tuple[list[Data], list[Rejection]]:
+        """Give each graph its CHGNet feature vector as ``u`` (1 x N); a structure without one is
+        rejected (stage featurize)."""
+        from moduli.graphs.universal import CHGNetFeaturizer
+
+        featurizer = CHGNetFeaturizer(self.cache_dir)
+        vectors, rejections = featurizer.featurize([self.records[g.id] for g in graphs])
+        for graph in graphs:
+            if graph.id in vectors:
+                graph.u = torch.from_numpy(np.array(vectors[graph.id], dtype=np.float32)).unsqueeze(0)
+        return [g for g in graphs if g.id in vectors], rejections
+
+    def normalizer(self) -> Normalizer:
+        """Mean and std of the training targets (std floored so a constant target cannot divide by 0)."""
+        return Normalizer.fit([float(g.y) for g in self.graphs["train"]])
+
+    def split_targets(self, split: str) -> tuple[list[str], np.ndarray]:
+        """Ids and target values of a split's graphs, in split order."""
+        graphs = self.graphs[split]
+        return [g.id for g in graphs], np.array([float(g.y) for g in graphs])
+
+    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        # In training, a last batch of one graph can hold a single atom, and BatchNorm cannot
+        # train on one value: drop such a batch (it is a different graph every epoch).
+        drop_last = shuffle and len(self.graphs[split]) % self.batch_size == 1
+        sampler = EpochShuffleSampler(len(self.graphs[split]), self.shuffle_seed) if shuffle else None
+        return DataLoader(self.graphs[split], batch_size=self.batch_size, sampler=sampler,
+                          drop_last=drop_last, num_workers=self.num_workers,
+                          persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self.loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self.loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self.loader("test")

@@ -1,0 +1,175 @@
+"""Data sources: each turns files into ordered :class:`Record` lists plus :class:`Rejection` lists.
+
+Sources apply the Matbench-style record cleaning (finite, positive moduli; Reuss <= VRH <= Voigt
+where the bounds are given) and order their records deterministically, so folds computed over
+the record order are the same in any implementation. Structure-level checks (disorder, unknown
+elements, overlapping atoms) happen at featurisation, where the feature table is known.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from moduli.core.assets import ASSETS, fetch
+from moduli.core.records import Record, Rejection
+from moduli.core.structures import (parse_structure, read_json, structure_from_file, table_rows,
+                                    unreadable_reason)
+
+SourceResult = tuple[list[Record], list[Rejection]]
+
+
+def moduli_problem(values: dict[str, Any]) -> str | None:
+    """Why a set of moduli (GPa) fails the Matbench cleaning, or None if it passes.
+
+    ``values`` maps names like ``K_VRH``, ``G_Voigt`` to numbers; absent bounds are not checked.
+    """
+    for name, value in values.items():
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"non-finite modulus {name}={value!r}"
+        if value <= 0:
+            return f"non-positive modulus {name}={value}"
+    for kind in ("K", "G"):
+        reuss, vrh, voigt = (values.get(f"{kind}_{b}") for b in ("Reuss", "VRH", "Voigt"))
+        if vrh is None:
+            continue
+        if reuss is not None and reuss > vrh + 1e-6:
+            return f"{kind}_Reuss={reuss} > {kind}_VRH={vrh}"
+        if voigt is not None and vrh > voigt + 1e-6:
+            return f"{kind}_VRH={vrh} > {kind}_Voigt={voigt}"
+    return None
+
+
+def _record_from_moduli(mid: str, raw_structure: Any, moduli: dict[str, Any]) -> Record | Rejection:
+    problem = moduli_problem(moduli)
+    if problem is not None:
+        return Rejection(mid, problem)
+    try:
+        structure = parse_structure(raw_structure)
+    except Exception as err:  # noqa: BLE001 - any parser failure is a rejection, not a crash
+        return Rejection(mid, unreadable_reason(err))
+    targets = {"log10_k_vrh": math.log10(moduli["K_VRH"]), "log10_g_vrh": math.log10(moduli["G_VRH"])}
+    return Record(mid, structure, targets)
+
+
+def _split(items: Iterable[Record | Rejection]) -> SourceResult:
+    """Records sorted by id, and the rejections. Of entries sharing an id only the first is used
+    and every later one is rejected, so no data point is silently replaced by another."""
+    records, rejections, first = [], [], {}
+    for position, item in enumerate(items, start=1):
+        if item.id in first:
+            rejections.append(Rejection(item.id, f"repeated id: entry {position} has the id of entry "
+                                                 f"{first[item.id]}, the one used"))
+            continue
+        first[item.id] = position
+        (records if isinstance(item, Record) else rejections).append(item)
+    records.sort(key=lambda r: r.id)
+    return records, rejections
+
+
+def _first_per_id(rows: list[dict[str, Any]], column: str, source: str
+                  ) -> tuple[dict[str, dict[str, Any]], list[Rejection]]:
+    """Rows by id (the first of each id) and a rejection for every later row with a taken id."""
+    kept: dict[str, dict[str, Any]] = {}
+    positions: dict[str, int] = {}
+    rejections = []
+    for position, row in enumerate(rows, start=1):
+        mid = row[column]
+        if mid in kept:
+            rejections.append(Rejection(mid, f"repeated id in {source}: entry {position} has the "
+                                             f"id of entry {positions[mid]}, the one used"))
+            continue
+        kept[mid], positions[mid] = row, position
+    return kept, rejections
+
+
+def load_mp_elastic(data_dir: str | Path | None = None) -> SourceResult:
+    """Real Materials Project elastic data: the 2025 binaries file joined with elastic_tensor_2015.
+
+    On ids present in both, the 2025 values win (MP recomputed some of them). Records are
+    sorted by material id (string sort). Targets: ``log10_k_vrh`` and ``log10_g_vrh``.
+    """
+    newer, newer_repeats = _first_per_id(read_json(fetch("mp_binary_elasticity_2025", data_dir)),
+                                         "mp_id", ASSETS["mp_binary_elasticity_2025"].filename)
+    older, older_repeats = _first_per_id(table_rows(read_json(fetch("elastic_tensor_2015", data_dir))),
+                                         "material_id", ASSETS["elastic_tensor_2015"].filename)
+    raw: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for mid, row in older.items():
+        moduli = {f"{k}_{b}": row.get(f"{k}_{b}") for k in "KG" for b in ("Reuss", "VRH", "Voigt")}
+        raw[mid] = (row["structure"], moduli)
+    for mid, row in newer.items():  # the 2025 values replace the 2015 ones of the same id
+        raw[mid] = (row["structure"],
+                    {"K_VRH": row["bulk_modulus_vrh"], "G_VRH": row["shear_modulus_vrh"]})
+    records, rejections = _split(_record_from_moduli(mid, s, m) for mid, (s, m) in raw.items())
+    return records, newer_repeats + older_repeats + rejections
+
+
+MATBENCH_TARGETS = {"matbench_log_gvrh": ("log10(G_VRH)", "log10_g_vrh", "mb-log-gvrh"),
+                    "matbench_log_kvrh": ("log10(K_VRH)", "log10_k_vrh", "mb-log-kvrh")}
+
+
+def load_matbench(task: str, data_dir: str | Path | None = None) -> SourceResult:
+    """A Matbench v0.1 elastic task through matminer's reader; ids ``mb-log-gvrh-00001``... in row order."""
+    from matminer.utils.io import load_dataframe_from_json
+
+    column, target, prefix = MATBENCH_TARGETS[task]
+    frame = load_dataframe_from_json(str(fetch(task, data_dir)))
+    records = [Record(f"{prefix}-{i + 1:05d}", structure, {target: float(value)})
+               for i, (structure, value) in enumerate(zip(frame["structure"], frame[column]))]
+    return records, []  # Matbench is already cleaned; ids sort in row order.
+
+
+def load_cif_folder(path: str | Path, target: str) -> SourceResult:
+    """The CGCNN layout: ``id_prop.csv`` (id, value in the target's units) beside ``<id>.cif`` files."""
+    folder = Path(path)
+    with open(folder / "id_prop.csv", newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row]
+
+    def one(row: list[str]) -> Record | Rejection:
+        mid = row[0].strip()
+        try:
+            value = float(row[1])
+        except (IndexError, ValueError):
+            return Rejection(mid, f"unreadable target {row[1:]!r}")
+        if not math.isfinite(value):
+            return Rejection(mid, f"non-finite target {value}")
+        try:
+            structure = structure_from_file(folder / f"{mid}.cif")
+        except Exception as err:  # noqa: BLE001
+            return Rejection(mid, unreadable_reason(err))
+        return Record(mid, structure, {target: value})
+
+    return _split(one(row) for row in rows)
+
+
+TRANSFORMS: dict[str, Callable[[float], float]] = {"none": float, "log10": math.log10}
+
+
+def load_structures_json(path: str | Path, target: str, target_column: str,
+                         transform: str = "log10", id_column: str = "material_id",
+                         structure_column: str = "structure") -> SourceResult:
+    """Any JSON table of structures (list of dicts or pandas split/columns) with a target column.
+
+    ``transform='log10'`` takes the column as a modulus in GPa (it must be finite and > 0);
+    ``'none'`` takes it as already in the target's units.
+    """
+    convert = TRANSFORMS[transform]
+
+    def one(row: dict[str, Any]) -> Record | Rejection:
+        mid = str(row.get(id_column))
+        value = row.get(target_column)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return Rejection(mid, f"non-finite or missing target {target_column}={value!r}")
+        if transform == "log10" and value <= 0:
+            return Rejection(mid, f"non-positive modulus {target_column}={value}")
+        try:
+            structure = parse_structure(row.get(structure_column))
+        except Exception as err:  # noqa: BLE001
+            return Rejection(mid, unreadable_reason(err))
+        return Record(mid, structure, {target: convert(value)})
+
+    return _split(one(row) for row in table_rows(read_json(path)))

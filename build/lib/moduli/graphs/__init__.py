@@ -1,0 +1,1 @@
+"""Structure -> crystal graph: atom features, periodic neighbour list, Gaussian expansion, cache."""

@@ -1,0 +1,1 @@
+"""CGCNN network, its LightningModule, checkpoint conversion and the prediction API."""

@@ -1,0 +1,45 @@
+"""A head on precomputed per-structure features: an MLP from a graph's ``u`` vector (e.g. the
+CHGNet features of :mod:`moduli.graphs.universal`) to one number (the normalised target).
+
+The features are standardised with the training set's mean and std, stored as buffers so that
+a checkpoint carries them. The atom table is kept as a buffer too (unused by the MLP): the
+graphs the head reads are built with it, and checkpoints of every kind describe their graphs
+the same way.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Batch
+
+
+class FeatureMLP(nn.Module):
+    """``u`` -> standardise -> ``n_layers`` x (Linear, SiLU, Dropout) -> Linear -> one number."""
+
+    reads_features = True  # needs graph.u: prediction from structures alone cannot feed it
+
+    def __init__(self, atom_table: Tensor, n_features: int = 321, hidden: int = 256,
+                 n_layers: int = 2, dropout: float = 0.1):
+        super().__init__()
+        if n_layers < 1:
+            raise ValueError(f"need n_layers >= 1, got {n_layers}")
+        self.register_buffer("atom_table", torch.as_tensor(atom_table, dtype=torch.float32))
+        self.register_buffer("feature_mean", torch.zeros(n_features))
+        self.register_buffer("feature_std", torch.ones(n_features))
+        layers, width = [], n_features
+        for _ in range(n_layers):
+            layers += [nn.Linear(width, hidden), nn.SiLU(), nn.Dropout(dropout)]
+            width = hidden
+        self.mlp = nn.Sequential(*layers, nn.Linear(width, 1))
+
+    def fit_inputs(self, features: Tensor) -> None:
+        """Standardise inputs with the mean and std of these (training) feature vectors; a
+        constant feature is centred only."""
+        self.feature_mean.copy_(features.mean(dim=0))
+        self.feature_std.copy_(features.std(dim=0).clamp_min(1e-6))
+
+    def forward(self, batch: Batch) -> Tensor:
+        if getattr(batch, "u", None) is None:
+            raise ValueError("this model reads per-structure features (graph.u): train and evaluate "
+                             "it with data.universal_features=chgnet")
+        return self.mlp((batch.u - self.feature_mean) / self.feature_std).squeeze(-1)

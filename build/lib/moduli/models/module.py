@@ -1,0 +1,158 @@
+"""LightningModule around :class:`CGCNN`: normalised-target regression with MAE / R² per split.
+
+Everything needed to rebuild and use the model is in its hyper-parameters as plain containers
+(network sizes, featurisation, target name and units, normaliser mean/std), so a checkpoint is
+self-describing and loads under ``weights_only`` torch loading.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.data import Batch
+from torchmetrics import MeanAbsoluteError, MetricCollection, R2Score
+
+from moduli.core.normalizer import Normalizer
+from moduli.core.schema import SPLITS
+from moduli.models.cgcnn import CGCNN
+from moduli.models.heads import FeatureMLP
+
+LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
+
+
+class CGCNNModule(pl.LightningModule):
+    """Trains a CGCNN on ``(target - mean) / std``; metrics and predictions are in target units."""
+
+    def __init__(self, net: dict[str, int], featurization: dict[str, Any], target: dict[str, str],
+                 normalizer: dict[str, float], atom_table_shape: list[int],
+                 optimizer: dict[str, float] | None = None, scheduler: dict[str, Any] | None = None,
+                 loss: str = "mse", atom_table: Tensor | None = None, frozen_convs: int = 0):
+        super().__init__()
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")
+        self.save_hyperparameters(ignore=["atom_table"])
+        table = atom_table if atom_table is not None else torch.zeros(atom_table_shape)
+        self.model = build_net(net, table, featurization)
+        if frozen_convs:
+            freeze_convs(self.model, frozen_convs)
+        self.normalizer = Normalizer.from_dict(normalizer)
+        self.loss_fn = LOSSES[loss]
+        self.metrics = torch.nn.ModuleDict({  # keys avoid nn.Module attribute names (train)
+            f"{split}_metrics": MetricCollection({"mae": MeanAbsoluteError(), "r2": R2Score()}, prefix=f"{split}/")
+            for split in SPLITS})
+
+    def forward(self, batch: Batch) -> Tensor:
+        """Predictions in target units (log10 GPa)."""
+        return self.normalizer.decode(self.model(batch))
+
+    def _step(self, batch: Batch, split: str) -> Tensor:
+        normalised = self.model(batch)
+        loss = self.loss_fn(normalised, self.normalizer.encode(batch.y))
+        metrics = self.metrics[f"{split}_metrics"]
+        metrics.update(self.normalizer.decode(normalised.detach()), batch.y)
+        self.log(f"{split}/loss", loss, batch_size=batch.num_graphs, prog_bar=split != "test",
+                 on_step=False, on_epoch=True)
+        self.log_dict(metrics, batch_size=batch.num_graphs, on_step=False, on_epoch=True,
+                      prog_bar=split == "val")
+        return loss
+
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        return self._step(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        return self._step(batch, "test")
+
+    def configure_optimizers(self):
+        """``optimizer``: ``name`` (adam, adamw), ``lr``, ``weight_decay`` and ``pretrained_lr_scale``
+        (the learning rate of the embedding and convolutions relative to the head, for networks
+        started from a pretrained one). ``scheduler``: see :func:`make_scheduler`."""
+        settings = {"name": "adam", "lr": 1e-3, "weight_decay": 0.0, "pretrained_lr_scale": 1.0,
+                    **(self.hparams.optimizer or {})}
+        if settings["name"] not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {settings['name']!r}; choose from {sorted(OPTIMIZERS)}")
+        body = [p for n, p in self.model.named_parameters() if n.startswith(("embedding.", "convs."))]
+        head = [p for n, p in self.model.named_parameters() if not n.startswith(("embedding.", "convs."))]
+        groups = [{"params": [p for p in body if p.requires_grad],
+                   "lr": settings["lr"] * settings["pretrained_lr_scale"]},
+                  {"params": head, "lr": settings["lr"]}]
+        optimizer = OPTIMIZERS[settings["name"]]([g for g in groups if g["params"]], lr=settings["lr"],
+                                                 weight_decay=settings["weight_decay"])
+        if not self.hparams.scheduler:
+            return optimizer
+        return {"optimizer": optimizer,
+                "lr_scheduler": make_scheduler(optimizer, dict(self.hparams.scheduler), self.trainer)}
+
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+NETS = {"cgcnn": CGCNN, "feature_mlp": FeatureMLP}
+
+
+def build_net(net: dict[str, Any], atom_table: Tensor, featurization: dict[str, Any]) -> torch.nn.Module:
+    """The network ``net`` describes: ``kind`` cgcnn (default; the graph convolution network) or
+    feature_mlp (a head on per-structure features), the other keys its sizes."""
+    sizes = {k: v for k, v in net.items() if k != "kind"}
+    kind = net.get("kind", "cgcnn")
+    if kind not in NETS:
+        raise ValueError(f"unknown net kind {kind!r}; choose from {sorted(NETS)}")
+    if kind == "cgcnn":
+        return CGCNN(atom_table, radius=featurization["radius"],
+                     gaussian_step=featurization["gaussian_step"], **sizes)
+    return FeatureMLP(atom_table, **sizes)
+
+
+def freeze_convs(net: torch.nn.Module, count: int) -> None:
+    """Stop training the embedding and the first ``count`` convolutions (0: train everything).
+
+    Their BatchNorm statistics still follow the new data in training mode."""
+    if count > len(getattr(net, "convs", ())):
+        raise ValueError(f"cannot freeze {count} convolutions of {len(net.convs)}")
+    frozen = [net.embedding, *net.convs[:count]] if count else []
+    for layer in frozen:
+        for parameter in layer.parameters():
+            parameter.requires_grad_(False)
+
+
+def make_scheduler(optimizer, schedule: dict[str, Any], trainer) -> dict[str, Any]:
+    """The learning-rate schedule ``{name: ...}``, as a Lightning ``lr_scheduler`` entry.
+
+    - ``multistep`` (the original CGCNN's): ``milestones`` (epochs), ``gamma``;
+    - ``cosine``: cosine decay over ``max_epochs`` to ``eta_min``;
+    - ``warmup_cosine``: linear warm-up over ``warmup_epochs`` (default 5), then cosine decay to
+      ``eta_min_ratio`` (default 0) of the peak, per epoch;
+    - ``onecycle``: one-cycle over every optimisation step (``pct_start`` 0.1, peak = ``lr``);
+    - ``plateau``: halve (``factor``) after ``patience`` epochs without a better val/mae.
+    """
+    kind, epochs = schedule["name"], trainer.max_epochs
+    if kind == "multistep":
+        return {"scheduler": torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, milestones=list(schedule["milestones"]), gamma=schedule.get("gamma", 0.1))}
+    if kind == "cosine":
+        return {"scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=epochs, eta_min=schedule.get("eta_min", 0.0))}
+    if kind == "warmup_cosine":
+        warmup, floor = schedule.get("warmup_epochs", 5), schedule.get("eta_min_ratio", 0.0)
+
+        def factor(epoch: int) -> float:
+            if epoch < warmup:
+                return (epoch + 1) / warmup
+            progress = (epoch - warmup) / max(1, epochs - warmup)
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+        return {"scheduler": torch.optim.lr_scheduler.LambdaLR(optimizer, factor)}
+    if kind == "onecycle":
+        return {"scheduler": torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+            total_steps=int(trainer.estimated_stepping_batches), pct_start=schedule.get("pct_start", 0.1)),
+            "interval": "step"}
+    if kind == "plateau":
+        return {"scheduler": torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=schedule.get("factor", 0.5), patience=schedule.get("patience", 10)),
+            "monitor": "val/mae"}
+    raise ValueError(f"unknown scheduler {kind!r}: use multistep, cosine, warmup_cosine, onecycle or plateau")

@@ -1,0 +1,93 @@
+"""The prediction table: one row per structure with B, G, derived properties and the cell.
+
+``predict.py`` writes this table for whole corpora; :func:`predict_table` (``moduli.predict``)
+returns it for structures in memory. Both build each row with :func:`structure_row` and
+:func:`moduli.models.ensemble.modulus_columns`, so they agree to floating-point noise.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pymatgen.core import Structure
+from torch_geometric.data import Batch, Data
+
+from moduli.core.cell import cell_description
+from moduli.core.schema import OPTIONAL_COLUMNS, PREDICTION_COLUMNS
+from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
+from moduli.models.api import CrystalModel
+from moduli.models.ensemble import EnsembleModel, as_ensemble, check_moduli, modulus_columns
+from moduli.models.registry import load_model
+
+# What predict.py and moduli.predict use when no model is given: the bundled ensembles.
+DEFAULT_MODELS = {"bulk": "mp-elastic-k", "shear": "mp-elastic-g"}
+
+ModelLike = str | Path | CrystalModel | EnsembleModel
+
+
+def structure_row(structure: Structure, featurizer: CrystalGraphFeaturizer, symprec: float = 0.1
+                  ) -> tuple[Data, dict[str, Any]]:
+    """(graph, cell columns) of one structure; raises for a structure that cannot be predicted."""
+    graph = featurizer.graph(structure)
+    return graph, cell_description(structure, symprec)
+
+
+def featurize_reason(err: Exception) -> str:
+    """The rejection reason for an error raised by :func:`structure_row`."""
+    return str(err) if isinstance(err, StructureRejected) else f"{type(err).__name__}: {err}"
+
+
+def resolve_models(bulk: ModelLike | Sequence[ModelLike] | None = None,
+                   shear: ModelLike | Sequence[ModelLike] | None = None,
+                   data_dir: str | Path | None = None) -> dict[str, EnsembleModel]:
+    """Bulk and shear ensembles from bundled names, checkpoint paths or loaded models, or a list
+    of those (default: the bundled ensembles). One bundled ensemble keeps its calibration; a
+    list pools all members into one ensemble with an uncalibrated std."""
+    ensembles = {}
+    for prop, given in (("bulk", bulk), ("shear", shear)):
+        items = list(given) if isinstance(given, (list, tuple)) else [given]
+        items = [DEFAULT_MODELS[prop]] if items in ([], [None]) else items
+        loaded = [load_model(m, data_dir) if isinstance(m, (str, Path)) else m for m in items]
+        ensembles[prop] = (as_ensemble(loaded[0]) if len(loaded) == 1 else
+                           EnsembleModel([m for model in loaded for m in as_ensemble(model).members]))
+    check_moduli(ensembles)
+    return ensembles
+
+
+def predict_table(structures: Sequence[Structure], ids: Sequence[str] | None = None,
+                  bulk: ModelLike | Sequence[ModelLike] | None = None,
+                  shear: ModelLike | Sequence[ModelLike] | None = None, symprec: float = 0.1, batch_size: int = 256,
+                  data_dir: str | Path | None = None) -> pd.DataFrame:
+    """B, G (GPa), their std, derived properties and cell columns for each structure, in order.
+
+    The columns are those of predict.py's ``predictions.parquet`` plus ``rejected``: empty (None)
+    for a predicted structure, the reason for one that cannot be used, whose other values are
+    NaN. ``ids`` default to the positions ``"0", "1", ...``; models default to the bundled
+    ensembles (``bulk`` / ``shear`` take a bundled name, a checkpoint path, a loaded model or a
+    list of those, see :func:`resolve_models`).
+    """
+    ids = [str(i) for i in (range(len(structures)) if ids is None else ids)]
+    if len(ids) != len(structures):
+        raise ValueError(f"{len(ids)} ids for {len(structures)} structures")
+    ensembles = resolve_models(bulk, shear, data_dir)
+    featurizer = next(iter(ensembles.values())).featurizer
+    rows: list[dict[str, Any]] = []
+    good: list[tuple[int, Data]] = []
+    for structure_id, structure in zip(ids, structures):
+        try:
+            graph, cell = structure_row(structure, featurizer, symprec)
+        except Exception as err:  # noqa: BLE001 - a bad structure is a row with a reason
+            rows.append({"id": structure_id, "rejected": featurize_reason(err)})
+            continue
+        good.append((len(rows), graph))
+        rows.append({"id": structure_id, **cell, "rejected": None})
+    for start in range(0, len(good), batch_size):
+        part = good[start:start + batch_size]
+        columns = modulus_columns(ensembles, Batch.from_data_list([g for _, g in part]),
+                                  [rows[i] for i, _ in part])
+        for k, (i, _) in enumerate(part):
+            rows[i].update({name: float(values[k]) for name, values in columns.items()})
+    order = PREDICTION_COLUMNS + [c for c in OPTIONAL_COLUMNS if any(c in r for r in rows)] + ["rejected"]
+    return pd.DataFrame(rows, columns=order)

@@ -1,0 +1,1 @@
+"""Elastic properties derived from bulk and shear moduli and the structure."""

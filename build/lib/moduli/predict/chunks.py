@@ -1,0 +1,57 @@
+"""Stage 2 of predict.py: run the networks on one chunk at a time, resumably.
+
+A chunk's inputs are parsed, screened (structure rules) and featurised in DataLoader workers
+(:mod:`moduli.predict.worker`); every rank writes its shard (:mod:`moduli.predict.writer`); after a
+barrier, rank 0 writes the chunk's marker. A chunk whose marker exists is skipped, so a killed
+run rerun with the same command only computes the chunks it had not finished.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import lightning.pytorch as pl
+from torch.utils.data import DataLoader
+
+from moduli.graphs.featurizer import CrystalGraphFeaturizer
+from moduli.predict.screening import ScreenRules
+from moduli.predict.stream import Chunk
+from moduli.predict.worker import ChunkDataset, collate
+from moduli.predict.writer import ShardWriter, is_done, write_marker
+
+log = logging.getLogger(__name__)
+
+
+class ChunkRunner:
+    """Numbers the chunks it is given (0, 1, ...) and predicts those not done yet."""
+
+    def __init__(self, trainer: pl.Trainer, module: pl.LightningModule, writer: ShardWriter,
+                 featurizer: CrystalGraphFeaturizer, rules: ScreenRules, symprec: float,
+                 batch_size: int, num_workers: int):
+        self.trainer, self.module, self.writer = trainer, module, writer
+        self.featurizer, self.rules, self.symprec = featurizer, rules, symprec
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.n_chunks = 0
+
+    @property
+    def shard_dir(self) -> Path:
+        return self.writer.shard_dir
+
+    def run(self, chunk: Chunk) -> None:
+        index, self.n_chunks = self.n_chunks, self.n_chunks + 1
+        if is_done(self.shard_dir, index):
+            log.info("chunk %d: already done, skipped", index)
+            return
+        loader = DataLoader(ChunkDataset(chunk, self.featurizer, self.rules, self.symprec),
+                            batch_size=self.batch_size, num_workers=self.num_workers,
+                            collate_fn=collate, shuffle=False)
+        self.writer.start_chunk(index)
+        tick = time.perf_counter()
+        self.trainer.predict(self.module, loader, return_predictions=False)
+        self.trainer.strategy.barrier()
+        if self.trainer.global_rank == 0:
+            write_marker(self.shard_dir, index, self.trainer.world_size, len(chunk))
+        seconds = time.perf_counter() - tick
+        log.info("chunk %d: %d structures in %.1f s (%.0f structures/s)", index, len(chunk),
+                 seconds, len(chunk) / max(seconds, 1e-9))

@@ -1,0 +1,102 @@
+"""Stage 3 of predict.py (rank 0): one table, one rejection list, a summary and figures.
+
+Merges the finished chunks' shards into ``predictions.parquet`` (the schema's columns, in input
+order), joins the inputs screened out while streaming with those rejected in the workers into
+``rejected.csv``, checks that every input is either predicted or rejected, and writes
+``screening.json`` (rules, models, the count left after each stage) and ``figures/``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from moduli.analysis.report import Report, add_structure_table, log_to_wandb
+from moduli.core.atomic import atomic_write
+from moduli.core.records import Rejection, write_rejections
+from moduli.core.schema import OPTIONAL_COLUMNS, PREDICT_STAGES, PREDICTION_COLUMNS
+from moduli.predict.screening import ScreenRules
+from moduli.predict.stream import ScreenedStream
+from moduli.predict.writer import merge
+
+log = logging.getLogger(__name__)
+
+
+def remove_leftovers(out: Path) -> None:
+    """Delete screened-out lists left by processes of killed runs (their pid no longer runs)."""
+    for path in out.glob(".screened_out.*.csv"):
+        pid = int(path.name.split(".")[2])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # a live process of another user
+
+
+def stage_counts(n_input: int, counts: Counter) -> list[list]:
+    """``[["input", n], ["after_duplicate", n'], ...]``: inputs left after each stage."""
+    remaining, stages = n_input, [["input", n_input]]
+    for stage in PREDICT_STAGES:
+        remaining -= counts.get(stage, 0)
+        stages.append([f"after_{stage}", remaining])
+    return stages
+
+
+def finalise(cfg, out: Path, shard_dir: Path, n_chunks: int, stream: ScreenedStream,
+             rules: ScreenRules, seconds: float, models: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Write the run's table, rejections, summary and figures; returns the summary."""
+    rows, worker_rejected = merge(shard_dir, n_chunks)
+    counts = Counter(stream.counts)
+    for stage, n in worker_rejected["stage"].value_counts().items():
+        counts[stage] += int(n)
+    table = (rows[[c for c in PREDICTION_COLUMNS + OPTIONAL_COLUMNS if c in rows.columns]] if len(rows)
+             else pd.DataFrame(columns=PREDICTION_COLUMNS))
+    atomic_write(out / "predictions.parquet", lambda tmp: table.to_parquet(tmp, index=False))
+    if cfg.write_csv:
+        atomic_write(out / "predictions.csv", lambda tmp: table.to_csv(tmp, index=False))
+    rejected = pd.concat([pd.read_csv(stream.screened_out, dtype={"id": str}), worker_rejected],
+                         ignore_index=True).sort_values("seq")
+    write_rejections([Rejection(r.id, r.reason, r.stage) for r in rejected.itertuples()],
+                     out / "rejected.csv")
+    stream.screened_out.unlink()
+    stages = stage_counts(stream.n_input, counts)
+    summary = {"models": models, "rules": rules.describe(), "counts": stages,
+               "rejected_by_stage": dict(counts), "predicted": len(table), "chunks": n_chunks,
+               "seconds": round(seconds, 2)}
+    if stages[-1][1] != len(table):
+        raise RuntimeError(f"{stages[-1][1]} inputs passed every stage but {len(table)} rows were "
+                           "written: shards are inconsistent")
+    atomic_write(out / "screening.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2)))
+    log.info("screening: %s", " -> ".join(f"{name} {n}" for name, n in stages))
+    log.info("radioactive list: %s", ", ".join(rules.radioactive or []) or "(none)")
+    log.info("%d predictions in %s (%.1f s, %.0f inputs/s)", len(table), out / "predictions.parquet",
+             seconds, stream.n_input / max(seconds, 1e-9))
+    if stream.n_input and not len(table):
+        log.warning("0 predictions from %d inputs; rejected by stage: %s (reasons in %s)", stream.n_input,
+                    ", ".join(f"{k} {v}" for k, v in counts.items()), out / "rejected.csv")
+    if cfg.figures and len(table):
+        figures(cfg, out, table, summary)
+    return summary
+
+
+def figures(cfg, out: Path, table: pd.DataFrame, summary: dict[str, Any]) -> None:
+    """Corpus figures into ``figures/`` and W&B. The predictions are complete by now, so a
+    failure here (a plotting or W&B error) is logged as an error rather than failing the run."""
+    try:
+        report = Report(out / "figures")
+        add_structure_table(report, table, "corpus", f"{cfg.task_name}: {out.name}")
+        log.info("figures: %s", report.write())
+        if cfg.wandb.mode != "disabled":
+            log_to_wandb(report.files, key="figures", project=cfg.wandb.project, mode=cfg.wandb.mode,
+                         name=f"{cfg.task_name}-{out.name}", group=cfg.wandb.group or None,
+                         dir=str(out), job_type="predict", config={"screening": summary})
+    except Exception as err:  # noqa: BLE001 - the predictions above stay valid
+        log.error("figures failed (predictions.parquet is complete): %s: %s", type(err).__name__, err)
