@@ -7,8 +7,6 @@ import pandas as pd
 import pytest
 import torch
 
-from moduli.core.errors import UserInputError
-from moduli.models.table import resolve_models
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +41,53 @@ def test_fold_tables_name_the_head(head_run):
     assert gather([head_run])["model"].tolist() == ["feature_mlp"]
 
 
-def test_prediction_from_structures_refuses_a_head_on_features(head_run, data_dir):
-    best = json.loads((head_run / "metrics.json").read_text())["best_checkpoint"]
+def best_of(run):
+    return run / json.loads((run / "metrics.json").read_text())["best_checkpoint"]
+
+
+def test_the_loaded_head_predicts_structures_as_in_training(head_run, mp_records):
+    """From structures alone (features computed on the fly) the head gives the test predictions
+    its training run wrote (from cached features)."""
+    import moduli
+
+    written = pd.read_csv(head_run / "predictions" / "test.csv", dtype={"id": str})
+    by_id = {r.id: r for r in mp_records}
+    predicted = moduli.load_model(best_of(head_run)).predict([by_id[i].structure for i in written["id"]])
+    np.testing.assert_allclose(predicted, written["prediction"], atol=2e-6)
+
+
+def test_a_mixed_ensemble_is_the_weighted_mean_of_its_kinds(head_run, training_runs, sample_structures):
+    import moduli
+    from moduli.models.ensemble import EnsembleModel
+
+    cgcnn, head = moduli.load_model(best_of(training_runs / "cgcnn_0")), moduli.load_model(best_of(head_run))
+    structures = sample_structures[:8]
+    a, b = cgcnn.predict(structures), head.predict(structures)
+    mixed = EnsembleModel([cgcnn, head], weights=[1, 3])
+    assert mixed.needs_features and not EnsembleModel([cgcnn]).needs_features
+    mean, std = mixed.predict(structures, return_std=True)
+    np.testing.assert_allclose(mean, 0.25 * a + 0.75 * b, rtol=1e-10)
+    np.testing.assert_allclose(std, np.sqrt(0.25 * (a - mean) ** 2 + 0.75 * (b - mean) ** 2), rtol=1e-8)
+
+
+def test_predict_py_and_moduli_predict_agree_with_a_mixed_shear_ensemble(head_run, training_runs, data_dir,
+                                                                         sample_structures, config, tmp_path):
+    """The corpus pipeline computes the features in its workers; moduli.predict in process."""
+    import moduli
+    from moduli.predict.run import predict
+
+    structures = sample_structures[:12]
+    corpus = tmp_path / "corpus.json"
+    corpus.write_text(json.dumps([{"material_id": f"s{i}", "structure": s.as_dict()}
+                                  for i, s in enumerate(structures)]))
     bulk = data_dir / "cgcnn_reference" / "pretrained" / "bulk-moduli.pth.tar"
-    with pytest.raises(UserInputError, match="head on CHGNet features"):
-        resolve_models(bulk=bulk, shear=head_run / best, data_dir=data_dir)
+    shear = [best_of(training_runs / "cgcnn_0"), best_of(head_run)]
+    predict(config("predict", f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={bulk}",
+                   f"ckpt.shear=[{shear[0]},{shear[1]}]", f"paths.output_dir={tmp_path / 'run'}",
+                   "num_workers=1", "progress=false", "figures=false"))
+    table = pd.read_parquet(tmp_path / "run" / "predictions.parquet").set_index("id")
+    direct = moduli.predict(structures, ids=[f"s{i}" for i in range(12)], bulk=bulk, shear=shear,
+                            data_dir=data_dir).set_index("id")
+    assert len(table) == 12 and "shear_modulus_gpa_std" in table
+    for column in ("bulk_modulus_gpa", "shear_modulus_gpa", "shear_modulus_gpa_std", "debye_temperature_k"):
+        np.testing.assert_allclose(table[column], direct.loc[table.index, column], rtol=1e-6)

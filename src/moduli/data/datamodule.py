@@ -118,14 +118,9 @@ class CrystalGraphDataModule(pl.LightningDataModule):
     def _attach_universal_features(self, graphs: list[Data]) -> tuple[list[Data], list[Rejection]]:
         """Give each graph its CHGNet feature vector as ``u`` (1 x N); a structure without one is
         rejected (stage featurize)."""
-        from moduli.graphs.universal import CHGNetFeaturizer
+        from moduli.graphs.universal import attach_features, shared_featurizer
 
-        featurizer = CHGNetFeaturizer(self.cache_dir)
-        vectors, rejections = featurizer.featurize([self.records[g.id] for g in graphs])
-        for graph in graphs:
-            if graph.id in vectors:
-                graph.u = torch.from_numpy(np.array(vectors[graph.id], dtype=np.float32)).unsqueeze(0)
-        return [g for g in graphs if g.id in vectors], rejections
+        return attach_features(graphs, self.records, shared_featurizer(self.cache_dir))
 
     def normalizer(self) -> Normalizer:
         """Mean and std of the training targets (std floored so a constant target cannot divide by 0)."""

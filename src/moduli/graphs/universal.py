@@ -14,12 +14,15 @@ convolution (4 x 64) | energy per atom (1)]``. Vectors are cached per structure 
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from pymatgen.core import Structure
+from torch_geometric.data import Data
 
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
@@ -104,3 +107,21 @@ class CHGNetFeaturizer:
 
 def _failure(err: Exception) -> str:
     return f"CHGNet features failed: {type(err).__name__}: {err}"
+
+
+@functools.lru_cache(maxsize=None)
+def shared_featurizer(cache_dir: str | None = None) -> CHGNetFeaturizer:
+    """One featuriser per process and cache dir (CHGNet loads once; DataLoader workers each
+    make their own after the fork)."""
+    return CHGNetFeaturizer(cache_dir)
+
+
+def attach_features(graphs: list[Data], records: dict[str, Record], featurizer: CHGNetFeaturizer
+                    ) -> tuple[list[Data], list[Rejection]]:
+    """Give each graph the feature vector of its record as ``u`` (1 x N); graphs whose structure
+    has no vector are left out and their records rejected (stage featurize)."""
+    vectors, rejections = featurizer.featurize([records[g.id] for g in graphs])
+    for graph in graphs:
+        if graph.id in vectors:
+            graph.u = torch.from_numpy(np.array(vectors[graph.id], dtype=np.float32)).unsqueeze(0)
+    return [g for g in graphs if g.id in vectors], rejections

@@ -23,6 +23,7 @@ from moduli.core.records import Record, Rejection
 from moduli.core.errors import MissingInputError, UserInputError
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, Featurization
+from moduli.graphs.universal import attach_features, shared_featurizer
 from moduli.models.cgcnn import CGCNN
 from moduli.models.convert import is_original_checkpoint, load_original
 
@@ -39,6 +40,11 @@ class CrystalModel:
         self.featurizer = CrystalGraphFeaturizer(atom_table, featurization.radius,
                                                  featurization.max_neighbors,
                                                  featurization.gaussian_step)
+
+    @property
+    def needs_features(self) -> bool:
+        """Whether the network reads per-structure CHGNet features (``graph.u``)."""
+        return getattr(self.net, "reads_features", False)
 
     @torch.no_grad()
     def predict_batch(self, batch: Batch) -> np.ndarray:
@@ -61,7 +67,7 @@ class CrystalModel:
         A structure the featuriser rejects (disorder, unknown element, overlapping atoms) gets
         NaN and a warning that names it and the reason.
         """
-        graphs, rejections = featurize_for_prediction(self.featurizer, structures)
+        graphs, rejections = featurize_for_prediction(self.featurizer, structures, self.needs_features)
         result = np.full(len(structures), np.nan, dtype=np.float64)
         if graphs:
             result[[int(g.id) for g in graphs]] = self.predict_graphs(
@@ -81,10 +87,16 @@ class CrystalModel:
                    dict(hp.target), table)
 
 
-def featurize_for_prediction(featurizer: CrystalGraphFeaturizer, structures: Sequence[Structure]
-                             ) -> tuple[list[Data], list[Rejection]]:
-    """Graphs of ``structures`` whose ``id`` is the structure's position, and the rejections."""
-    return featurizer.featurize([Record(str(i), s) for i, s in enumerate(structures)])
+def featurize_for_prediction(featurizer: CrystalGraphFeaturizer, structures: Sequence[Structure],
+                             universal: bool = False) -> tuple[list[Data], list[Rejection]]:
+    """Graphs of ``structures`` whose ``id`` is the structure's position, and the rejections;
+    with ``universal``, each graph also carries its CHGNet feature vector."""
+    records = [Record(str(i), s) for i, s in enumerate(structures)]
+    graphs, rejections = featurizer.featurize(records)
+    if universal and graphs:
+        graphs, more = attach_features(graphs, {r.id: r for r in records}, shared_featurizer())
+        rejections += more
+    return graphs, rejections
 
 
 def warn_rejected(rejections: list[Rejection]) -> None:

@@ -1,8 +1,9 @@
 """Ensembles of trained networks for one target, and the modulus columns of a prediction table.
 
-An ensemble's value is the mean of its members' log10 predictions; its spread is the members'
-standard deviation times ``std_scale``, a calibration factor fitted on validation data (1 for an
-ensemble nobody calibrated). Both predict.py and :func:`moduli.predict` fill their B / G columns
+An ensemble's value is the weighted mean of its members' log10 predictions (equal weights unless
+given, e.g. CGCNN networks and CHGNet-feature heads mixed with a weight chosen on validation);
+its spread is the members' weighted standard deviation times ``std_scale``, a calibration factor
+fitted on validation data (1 for an ensemble nobody calibrated). Both predict.py and :func:`moduli.predict` fill their B / G columns
 through :func:`modulus_columns`, so the two give the same numbers.
 """
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 from pymatgen.core import Structure
 from torch_geometric.data import Batch
 
-from moduli.core.errors import UserInputError
 from moduli.core.schema import MODULI, UNNAMED_MODULUS, target_of
 from moduli.graphs.featurizer import Featurization
 from moduli.models.api import CrystalModel, featurize_for_prediction, warn_rejected
@@ -23,10 +23,11 @@ from moduli.physics.elastic import derived_properties
 
 
 class EnsembleModel:
-    """Members that predict the same target under the same featurisation."""
+    """Members that predict the same target under the same featurisation, with weights."""
 
     def __init__(self, members: Sequence[CrystalModel], std_scale: float = 1.0,
-                 name: str | None = None, card: dict[str, Any] | None = None):
+                 name: str | None = None, card: dict[str, Any] | None = None,
+                 weights: Sequence[float] | None = None):
         if not members:
             raise ValueError("an ensemble needs at least one member")
         targets = {m.target["name"] for m in members}
@@ -36,8 +37,24 @@ class EnsembleModel:
                              f"targets {sorted(targets)} and {len(featurizations)} featurisations")
         if not std_scale > 0:
             raise ValueError(f"std_scale must be positive, got {std_scale}")
+        weights = np.ones(len(members)) if weights is None else np.asarray(weights, dtype=float)
+        if weights.shape != (len(members),) or not np.all(weights >= 0) or not weights.sum() > 0:
+            raise ValueError(f"need one non-negative weight per member ({len(members)}), not all zero; "
+                             f"got {list(weights)}")
         self.members, self.std_scale = list(members), float(std_scale)
+        self.weights = weights / weights.sum()
         self.name, self.card = name, card or {}
+
+    @property
+    def needs_features(self) -> bool:
+        """Whether any member reads per-structure CHGNet features."""
+        return any(m.needs_features for m in self.members)
+
+    def combine(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted mean and ``std_scale`` x weighted std over members of (members, n) values."""
+        weights = self.weights[:, None]
+        mean = (weights * values).sum(axis=0)
+        return mean, self.std_scale * np.sqrt((weights * (values - mean) ** 2).sum(axis=0))
 
     @property
     def target(self) -> dict[str, str]:
@@ -59,10 +76,11 @@ class EnsembleModel:
                 batch_size: int = 256) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Ensemble mean per structure (log10 GPa); with ``return_std`` also the calibrated std.
 
-        The std is the members' standard deviation of log10 predictions times ``std_scale``.
-        Structures the featuriser rejects get NaN and a warning naming them and the reason.
+        The std is the members' weighted standard deviation of log10 predictions times
+        ``std_scale``. Structures the featuriser rejects get NaN and a warning naming them and
+        the reason.
         """
-        graphs, rejections = featurize_for_prediction(self.featurizer, structures)
+        graphs, rejections = featurize_for_prediction(self.featurizer, structures, self.needs_features)
         per_member = np.full((len(self.members), len(structures)), np.nan)
         if graphs:
             rows = [int(g.id) for g in graphs]
@@ -71,8 +89,8 @@ class EnsembleModel:
                 [self.member_predictions(Batch.from_data_list(graphs[s:s + batch_size]).to(device))
                  for s in range(0, len(graphs), batch_size)], axis=1)
         warn_rejected(rejections)
-        mean = per_member.mean(axis=0)
-        return (mean, self.std_scale * per_member.std(axis=0)) if return_std else mean
+        mean, std = self.combine(per_member)
+        return (mean, std) if return_std else mean
 
 
 def as_ensemble(model: CrystalModel | EnsembleModel) -> EnsembleModel:
@@ -87,9 +105,6 @@ def check_moduli(ensembles: dict[str, EnsembleModel]) -> Featurization:
     for prop, ensemble in ensembles.items():
         if ensemble.target["name"] not in (target_of(prop).name, UNNAMED_MODULUS):
             raise ValueError(f"a checkpoint given for {prop} predicts {ensemble.target['name']}")
-        if any(getattr(m.net, "reads_features", False) for m in ensemble.members):
-            raise UserInputError(f"a checkpoint given for {prop} is a head on CHGNet features; "
-                                 "prediction from structures takes CGCNN checkpoints only (so far)")
     featurizations = {e.featurization for e in ensembles.values()}
     if len(featurizations) != 1:
         raise ValueError(f"all checkpoints must share one featurisation, got {featurizations}")
@@ -101,16 +116,17 @@ def modulus_columns(ensembles: dict[str, EnsembleModel], batch: Batch,
     """B and G in GPa (``*_std`` for ensembles of two or more) and the derived properties.
 
     ``cells`` holds each graph's ``density_g_cm3``, ``n_atoms`` and ``volume_a3`` (primitive cell).
-    The value is 10 ** (mean of the members' log10 predictions); the std is the members'
-    standard deviation in GPa times the ensemble's ``std_scale``.
+    The value is 10 ** (weighted mean of the members' log10 predictions); the std is the
+    members' weighted standard deviation in GPa times the ensemble's ``std_scale``. Graphs must
+    carry ``u`` (CHGNet features) when an ensemble :attr:`~EnsembleModel.needs_features`.
     """
     values: dict[str, np.ndarray] = {}
     for prop, ensemble in ensembles.items():
         log10 = ensemble.member_predictions(batch)
         column = target_of(prop).column
-        values[column] = 10.0 ** log10.mean(axis=0)
+        values[column] = 10.0 ** ensemble.combine(log10)[0]
         if len(ensemble.members) > 1:
-            values[f"{column}_std"] = ensemble.std_scale * (10.0 ** log10).std(axis=0)
+            values[f"{column}_std"] = ensemble.combine(10.0 ** log10)[1]
     cell = {k: np.array([c[k] for c in cells], dtype=float)
             for k in ("density_g_cm3", "n_atoms", "volume_a3")}
     derived = derived_properties(values["bulk_modulus_gpa"], values["shear_modulus_gpa"],

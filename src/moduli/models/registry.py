@@ -48,7 +48,8 @@ def load_bundled(name: str, root: str | Path | None = None) -> EnsembleModel:
             raise ValueError(f"bundled model {name}: {path} does not match the sha256 in its card "
                              "(a damaged or altered install; reinstall moduli)")
         members.append(load_checkpoint(path))
-    return EnsembleModel(members, std_scale=card["std_scale"], name=name, card=card)
+    return EnsembleModel(members, std_scale=card["std_scale"], name=name, card=card,
+                         weights=card.get("weights"))
 
 
 def load_model(name_or_path: str | Path, data_dir: str | Path | None = None

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 from pymatgen.core import Structure
 from torch_geometric.data import Batch, Data
 
 from moduli.core.cell import cell_description
 from moduli.core.schema import OPTIONAL_COLUMNS, PREDICTION_COLUMNS
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
+from moduli.graphs.universal import shared_featurizer
 from moduli.models.api import CrystalModel
 from moduli.models.ensemble import EnsembleModel, as_ensemble, check_moduli, modulus_columns
 from moduli.models.registry import load_model
@@ -27,10 +29,13 @@ DEFAULT_MODELS = {"bulk": "mp-elastic-k", "shear": "mp-elastic-g"}
 ModelLike = str | Path | CrystalModel | EnsembleModel
 
 
-def structure_row(structure: Structure, featurizer: CrystalGraphFeaturizer, symprec: float = 0.1
-                  ) -> tuple[Data, dict[str, Any]]:
-    """(graph, cell columns) of one structure; raises for a structure that cannot be predicted."""
+def structure_row(structure: Structure, featurizer: CrystalGraphFeaturizer, symprec: float = 0.1,
+                  universal: bool = False) -> tuple[Data, dict[str, Any]]:
+    """(graph, cell columns) of one structure; raises for a structure that cannot be predicted.
+    With ``universal`` the graph also carries the structure's CHGNet feature vector ``u``."""
     graph = featurizer.graph(structure)
+    if universal:
+        graph.u = torch.from_numpy(shared_featurizer().compute([structure])[0]).unsqueeze(0)
     return graph, cell_description(structure, symprec)
 
 
@@ -73,11 +78,12 @@ def predict_table(structures: Sequence[Structure], ids: Sequence[str] | None = N
         raise ValueError(f"{len(ids)} ids for {len(structures)} structures")
     ensembles = resolve_models(bulk, shear, data_dir)
     featurizer = next(iter(ensembles.values())).featurizer
+    universal = any(e.needs_features for e in ensembles.values())
     rows: list[dict[str, Any]] = []
     good: list[tuple[int, Data]] = []
     for structure_id, structure in zip(ids, structures):
         try:
-            graph, cell = structure_row(structure, featurizer, symprec)
+            graph, cell = structure_row(structure, featurizer, symprec, universal)
         except Exception as err:  # noqa: BLE001 - a bad structure is a row with a reason
             rows.append({"id": structure_id, "rejected": featurize_reason(err)})
             continue

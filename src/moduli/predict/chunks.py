@@ -43,7 +43,8 @@ class ChunkRunner:
         if is_done(self.shard_dir, index):
             log.info("chunk %d: already done, skipped", index)
             return
-        loader = DataLoader(ChunkDataset(chunk, self.featurizer, self.rules, self.symprec),
+        universal = any(e.needs_features for e in self.module.ensembles.values())
+        loader = DataLoader(ChunkDataset(chunk, self.featurizer, self.rules, self.symprec, universal),
                             batch_size=self.batch_size, num_workers=self.num_workers,
                             collate_fn=collate, shuffle=False)
         self.writer.start_chunk(index)

@@ -23,8 +23,9 @@ class ChunkDataset(Dataset):
     """One chunk of screened corpus entries, each turned into a graph or a rejection."""
 
     def __init__(self, entries: list[tuple[int, CorpusEntry]], featurizer: CrystalGraphFeaturizer,
-                 rules: ScreenRules, symprec: float = 0.1):
+                 rules: ScreenRules, symprec: float = 0.1, universal: bool = False):
         self.entries, self.featurizer, self.rules, self.symprec = entries, featurizer, rules, symprec
+        self.universal = universal  # also CHGNet features (an ensemble has heads on them)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -42,7 +43,7 @@ class ChunkDataset(Dataset):
             item["rejection"] = failed
             return item
         try:
-            item["graph"], cell = structure_row(structure, self.featurizer, self.symprec)
+            item["graph"], cell = structure_row(structure, self.featurizer, self.symprec, self.universal)
             item["row"] = {"id": entry.id, **cell}
         except Exception as err:  # noqa: BLE001 - any structure that cannot be predicted
             item["graph"], item["rejection"] = None, (Stage.FEATURIZE, featurize_reason(err))
