@@ -1,1 +1,0 @@
-"""Classical baselines on the paper's six composition / structure descriptors."""

@@ -1,1 +1,0 @@
-"""Data sources, assets, cleaning, splits and the Lightning datamodule."""

@@ -1,1 +1,0 @@
-"""Structure -> crystal graph: atom features, periodic neighbour list, Gaussian expansion, cache."""

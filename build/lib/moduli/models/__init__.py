@@ -1,1 +1,0 @@
-"""CGCNN network, its LightningModule, checkpoint conversion and the prediction API."""

@@ -1,1 +1,0 @@
-"""Elastic properties derived from bulk and shear moduli and the structure."""
