@@ -19,6 +19,10 @@ case $setting in
   recipe_a)   extra="$recipe" ;;
   recipe_tl)  extra="$recipe model.init_from=cgcnn_formation_energy model.optimizer.pretrained_lr_scale=0.3" ;;
   chgnet_mlp) base=model=chgnet_mlp; extra="" ;;
+  chgnet_mlp_wide) base=model=chgnet_mlp; extra="model.net.hidden=512 model.net.n_layers=3 model.net.dropout=0.2" ;;
+  chgnet_mlp_long) base=model=chgnet_mlp; extra="trainer.max_epochs=300 callbacks.early_stopping.patience=60 \
+model.scheduler={name:warmup_cosine,warmup_epochs:10}" ;;
+  chgnet_mlp_l2) base=model=chgnet_mlp; extra="model.optimizer.lr=0.0003 model.optimizer.weight_decay=0.05" ;;
   *) echo "unknown setting $setting" >&2; exit 2 ;;
 esac
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} WANDB_MODE=${WANDB_MODE:-disabled}
