@@ -51,8 +51,6 @@ class CHGNetFeaturizer:
         self.model = CHGNet.load(verbose=False)
         self.model.eval()
         self.batch_size = batch_size
-        self.params = {"kind": "chgnet", "chgnet": chgnet.__version__,
-                       "weights": str(self.model.version), "n_features": N_FEATURES}
         self.cache = (ArrayCache(Path(cache_dir) / f"chgnet-{chgnet.__version__}-{self.model.version}.sqlite",
                                  "features", {"features": np.float32}) if cache_dir else None)
 
