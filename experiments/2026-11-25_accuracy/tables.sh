@@ -8,4 +8,4 @@ five=experiments/2026-11-24_mp_elastic_5fold/runs
 .venv/bin/python -m moduli.analysis.folds \
   $five/log10_g_vrh/cgcnn_fold{0,1} $five/log10_k_vrh/cgcnn_fold{0,1} \
   $five/log10_g_vrh/xgb_fold{0,1} $five/log10_k_vrh/xgb_fold{0,1} \
-  "$here/runs" --mix chgnet_mlp mp_elastic_paper --out "$here/summary.md"
+  "$here/runs" --mix chgnet_mlp mp_elastic_paper --mix chgnet_mlp recipe_a --out "$here/summary.md"
