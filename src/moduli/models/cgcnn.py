@@ -63,6 +63,11 @@ class CGCNNConv(MessagePassing):
         return torch.sigmoid(nbr_filter) * F.softplus(nbr_core)
 
 
+# Parameter-name prefixes of the body (atom embedding and convolutions), as opposed to the head:
+# what transfer learning copies and what a separate learning rate applies to.
+BODY_PREFIXES = ("embedding.", "convs.")
+
+
 class CGCNN(nn.Module):
     """Crystal graph -> one number (normalised target).
 

@@ -18,7 +18,7 @@ from torchmetrics import MeanAbsoluteError, MetricCollection, R2Score
 
 from moduli.core.normalizer import Normalizer
 from moduli.core.schema import SPLITS
-from moduli.models.cgcnn import CGCNN
+from moduli.models.cgcnn import BODY_PREFIXES, CGCNN
 from moduli.models.heads import FeatureMLP
 
 LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
@@ -77,8 +77,8 @@ class CGCNNModule(pl.LightningModule):
                     **(self.hparams.optimizer or {})}
         if settings["name"] not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {settings['name']!r}; choose from {sorted(OPTIMIZERS)}")
-        body = [p for n, p in self.model.named_parameters() if n.startswith(("embedding.", "convs."))]
-        head = [p for n, p in self.model.named_parameters() if not n.startswith(("embedding.", "convs."))]
+        body = [p for n, p in self.model.named_parameters() if n.startswith(BODY_PREFIXES)]
+        head = [p for n, p in self.model.named_parameters() if not n.startswith(BODY_PREFIXES)]
         groups = [{"params": [p for p in body if p.requires_grad],
                    "lr": settings["lr"] * settings["pretrained_lr_scale"]},
                   {"params": head, "lr": settings["lr"]}]

@@ -18,7 +18,7 @@ import torch
 from moduli.core.assets import ASSETS, fetch
 from moduli.core.errors import UserInputError
 from moduli.models.api import read_checkpoint
-from moduli.models.cgcnn import CGCNN
+from moduli.models.cgcnn import BODY_PREFIXES, CGCNN
 from moduli.models.convert import is_original_checkpoint, original_net_sizes
 
 # Names (asset names and file names) of networks that learned elastic labels.
@@ -45,7 +45,7 @@ def pretrained_path(source: str, data_dir: str | Path | None = None) -> Path:
 def transferable_state(net: CGCNN) -> list[str]:
     """The parameter and buffer names copied from a source: embedding and convolutions, with
     their BatchNorm statistics (not the batch counters, which old checkpoints do not hold)."""
-    return [k for k in net.state_dict() if k.startswith(("embedding.", "convs."))
+    return [k for k in net.state_dict() if k.startswith(BODY_PREFIXES)
             and not k.endswith("num_batches_tracked")]
 
 
