@@ -52,6 +52,13 @@ def test_runs_differing_in_seed_form_an_ensemble_row(training_runs, tmp_path):
     assert row["test_mae"] == pytest.approx(mae(a["target"], mean))
     error, std = (mean - a["target"]).abs(), (a["prediction"] - b.loc[a.index, "prediction"]).abs() / 2
     assert row["test_within_1_sigma"] == pytest.approx(np.mean(error <= std))
+    # one scale fitted on validation (68.3rd percentile of |error| / std), applied to test
+    va, vb = (pd.read_csv(r / "predictions" / "val.csv", dtype={"id": str}).set_index("id") for r in (first, second))
+    vb = vb.loc[va.index, "prediction"]
+    val_ratio = ((va["prediction"] + vb) / 2 - va["target"]).abs() / ((va["prediction"] - vb).abs() / 2)
+    scale = np.quantile(val_ratio, 0.6827)
+    assert row["std_scale"] == pytest.approx(scale)
+    assert row["test_scaled_within_1_sigma"] == pytest.approx(np.mean(error <= scale * std))
     assert len(ensembles(runs[runs["seed"] == 42])) == 0  # one run per fold: no ensemble
 
 
@@ -87,3 +94,8 @@ def test_a_mixture_of_two_settings_takes_its_weight_from_validation(training_run
     assert row["weight"] == pytest.approx(best) and row["weight"] > 0.5  # the better setting weighs more
     assert row["test_mae"] == pytest.approx(mixed_mae("test", best))
     assert row["setting"] == "first+second" and row["members"] == 2
+    # its std: the two members' spread under the same weights, |a - b| sqrt(w (1 - w))
+    a, b = read["test"]["first"], read["test"]["second"].loc[read["test"]["first"].index]
+    mixed = best * a["prediction"] + (1 - best) * b["prediction"]
+    std = (a["prediction"] - b["prediction"]).abs() * np.sqrt(best * (1 - best))
+    assert row["test_within_2_sigma"] == pytest.approx(np.mean((mixed - a["target"]).abs() <= 2 * std))

@@ -23,8 +23,9 @@ import pandas as pd
 import yaml
 
 from moduli.analysis.matbench_results import write_matbench_results
-from moduli.analysis.metrics import mae, r2, std_calibration
+from moduli.analysis.metrics import fit_std_scale, mae, r2, std_calibration
 from moduli.core.atomic import atomic_write
+from moduli.core.weighted import weighted_mean_std
 
 METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2"))  # columns use "_"
 
@@ -57,27 +58,50 @@ def ensembles(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (target, model, setting, fold) that has two or more runs: their deep ensemble.
 
     Its prediction for an id is the mean of the members' ``predictions/<split>.csv`` values; the
-    members must hold the same ids. MAE / R² per split as for a run, plus ``members`` and, on the
-    test split, the calibration of the members' (unscaled) standard deviation:
-    ``test_spearman_std_abs_error``, ``test_within_1_sigma``, ``test_within_2_sigma``.
+    members must hold the same ids. MAE / R² per split as for a run, plus ``members`` and the
+    uncertainty columns of :func:`ensemble_metrics`.
     """
     rows = []
     for (target, model, setting, fold), group in frame.groupby(["target", "model", "setting", "fold"]):
         if len(group) < 2 or model.endswith(ENSEMBLE):
             continue
+        runs = [Path(r) for r in group["run"]]
         row = {"target": target, "model": model + ENSEMBLE, "setting": setting, "fold": fold,
                "seed": None, "matbench_task": group["matbench_task"].iloc[0],
                "run": ";".join(group["run"]), "members": len(group)}
-        for split in ("train", "val", "test"):
-            truth, members = member_predictions([Path(r) for r in group["run"]], split)
-            mean = members.mean(axis=0)
-            row[f"{split}_mae"] = mae(truth, mean) if len(truth) else float("nan")
-            row[f"{split}_r2"] = r2(truth, mean) if len(truth) else float("nan")
-            if split == "test" and len(truth):
-                calibration = std_calibration(truth, mean, members.std(axis=0))
-                row.update({f"test_{k}": v for k, v in calibration.items() if k != "n"})
+        row.update(ensemble_metrics({split: member_predictions(runs, split) for split in SPLITS}))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+SPLITS = ("train", "val", "test")
+
+
+def ensemble_metrics(predictions: dict[str, tuple[np.ndarray, np.ndarray]],
+                     weights: np.ndarray | None = None) -> dict[str, float]:
+    """MAE / R² per split of the members' weighted mean (``predictions``: split -> (targets,
+    members x ids)), and the uncertainty: the members' weighted std against the test errors
+    (``test_spearman_std_abs_error``, ``test_within_1_sigma``, ``test_within_2_sigma``), one
+    ``std_scale`` fitted on validation (:func:`fit_std_scale`) and the test coverage of the
+    scaled std (``test_scaled_within_1_sigma``, ``test_scaled_within_2_sigma``)."""
+    row: dict[str, float] = {}
+    stats = {}
+    for split, (truth, members) in predictions.items():
+        if not len(truth):
+            row[f"{split}_mae"] = row[f"{split}_r2"] = float("nan")
+            continue
+        mean, std = weighted_mean_std(members, weights)
+        stats[split] = (truth, mean, std)
+        row[f"{split}_mae"], row[f"{split}_r2"] = mae(truth, mean), r2(truth, mean)
+    if "test" in stats:
+        truth, mean, std = stats["test"]
+        row.update({f"test_{k}": v for k, v in std_calibration(truth, mean, std).items() if k != "n"})
+        if "val" in stats:
+            row["std_scale"] = fit_std_scale(*stats["val"])
+            scaled = std_calibration(truth, mean, row["std_scale"] * std)
+            row["test_scaled_within_1_sigma"] = scaled["within_1_sigma"]
+            row["test_scaled_within_2_sigma"] = scaled["within_2_sigma"]
+    return row
 
 
 def member_predictions(runs: list[Path], split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -102,12 +126,26 @@ def member_table(runs: list[Path], split: str) -> pd.DataFrame:
 MIXTURE_WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
 
 
+def mixture_weights(first: int, second: int, weight: float) -> np.ndarray:
+    """Member weights of a mixture: ``weight`` shared by the first setting's ``first`` members,
+    ``1 - weight`` by the second's ``second``."""
+    return np.array([weight / first] * first + [(1 - weight) / second] * second)
+
+
+def choose_mixture_weight(truth: np.ndarray, first: np.ndarray, second: np.ndarray) -> float:
+    """The weight (0.05 grid) of the first group's mean that minimises the MAE of
+    ``w * mean(first) + (1 - w) * mean(second)`` against ``truth`` (use validation only)."""
+    a, b = first.mean(axis=0), second.mean(axis=0)
+    return float(min(MIXTURE_WEIGHTS, key=lambda w: mae(truth, w * a + (1 - w) * b)))
+
+
 def mixtures(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
     """Two settings mixed per target and fold: ``w * mean(first's runs) + (1 - w) * mean(second's
     runs)``, ``w`` on a 0.05 grid chosen by the validation MAE alone (never the test fold).
 
     One row per (target, fold) where both settings have runs: model ``mixture``, setting
-    ``first+second``, ``weight`` (of ``first``), ``members`` and MAE / R² per split.
+    ``first+second``, ``weight`` (of ``first``), ``members``, MAE / R² per split and the
+    uncertainty columns of :func:`ensemble_metrics` (the members' std under the same weights).
     """
     rows = []
     singles = frame[~frame["model"].str.endswith(ENSEMBLE)]
@@ -115,22 +153,20 @@ def mixtures(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
         runs = {name: [Path(r) for r in group.loc[group["setting"] == name, "run"]] for name in (first, second)}
         if not all(runs.values()):
             continue
-        means = {}
-        for split in ("train", "val", "test"):
+        predictions = {}
+        for split in SPLITS:
             a, b = (member_table(runs[name], split) for name in (first, second))
             b = b.loc[a.index]
-            means[split] = (a["target"].to_numpy(float), a.drop(columns="target").mean(axis=1).to_numpy(float),
-                            b.drop(columns="target").mean(axis=1).to_numpy(float))
-        truth, a, b = means["val"]
-        weight = float(min(MIXTURE_WEIGHTS, key=lambda w: mae(truth, w * a + (1 - w) * b)))
+            predictions[split] = (a["target"].to_numpy(float), np.concatenate(
+                [a.drop(columns="target").to_numpy(float).T, b.drop(columns="target").to_numpy(float).T]))
+        n_first = len(runs[first])
+        truth, members = predictions["val"]
+        weight = choose_mixture_weight(truth, members[:n_first], members[n_first:])
         row = {"target": target, "model": "mixture", "setting": f"{first}+{second}", "fold": fold,
                "seed": None, "matbench_task": group["matbench_task"].iloc[0], "weight": weight,
                "run": ";".join(str(r) for name in (first, second) for r in runs[name]),
-               "members": len(runs[first]) + len(runs[second])}
-        for split, (truth, a, b) in means.items():
-            mixed = weight * a + (1 - weight) * b
-            row[f"{split}_mae"] = mae(truth, mixed) if len(truth) else float("nan")
-            row[f"{split}_r2"] = r2(truth, mixed) if len(truth) else float("nan")
+               "members": n_first + len(runs[second])}
+        row.update(ensemble_metrics(predictions, mixture_weights(n_first, len(runs[second]), weight)))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -158,14 +194,17 @@ def to_markdown(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
                      f"{row.test_r2:.3f} |")
     calibrated = frame[frame["test_within_1_sigma"].notna()] if "test_within_1_sigma" in frame else frame.iloc[0:0]
     if len(calibrated):
-        lines += ["", "Ensembles: members' std against the test errors (unscaled; a calibrated "
-                  "Gaussian std has 0.683 within 1σ, 0.954 within 2σ):", "",
-                  "| target | model | setting | fold | members | Spearman(std, abs error) | within 1σ | within 2σ |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += ["", "Ensembles and mixtures: the members' (weighted) std against the test errors, raw "
+                  "and times one scale fitted on validation (a calibrated Gaussian std has 0.683 "
+                  "within 1σ, 0.954 within 2σ):", "",
+                  "| target | model | setting | fold | members | Spearman(std, abs error) | within 1σ | "
+                  "within 2σ | scale (val) | scaled: within 1σ | scaled: within 2σ |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for row in calibrated.itertuples():
             lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.fold} | {int(row.members)} | "
                          f"{row.test_spearman_std_abs_error:.3f} | {row.test_within_1_sigma:.3f} | "
-                         f"{row.test_within_2_sigma:.3f} |")
+                         f"{row.test_within_2_sigma:.3f} | {row.std_scale:.2f} | "
+                         f"{row.test_scaled_within_1_sigma:.3f} | {row.test_scaled_within_2_sigma:.3f} |")
     mixed = frame[frame["weight"].notna()] if "weight" in frame else frame.iloc[0:0]
     if len(mixed):
         lines += ["", "Mixtures: weight of the first setting, chosen on validation MAE:", "",

@@ -26,7 +26,9 @@ def std_calibration(target: np.ndarray, prediction: np.ndarray, std: np.ndarray)
 
     error = np.abs(np.asarray(prediction, float) - np.asarray(target, float))
     std = np.asarray(std, float)
-    return {"spearman_std_abs_error": float(spearmanr(std, error).statistic),
+    # A constant std (e.g. a mixture that gave one kind all the weight) ranks nothing: NaN.
+    spearman = float(spearmanr(std, error).statistic) if np.ptp(std) > 0 and np.ptp(error) > 0 else float("nan")
+    return {"spearman_std_abs_error": spearman,
             "within_1_sigma": float(np.mean(error <= std)),
             "within_2_sigma": float(np.mean(error <= 2 * std)), "n": int(len(error))}
 

@@ -16,10 +16,10 @@ from pymatgen.core import Structure
 from torch_geometric.data import Batch
 
 from moduli.core.schema import MODULI, UNNAMED_MODULUS, target_of
+from moduli.core.weighted import normalized_weights, weighted_mean_std
 from moduli.graphs.featurizer import Featurization
 from moduli.models.api import CrystalModel, featurize_for_prediction, warn_rejected
 from moduli.physics.elastic import derived_properties
-
 
 
 class EnsembleModel:
@@ -37,12 +37,8 @@ class EnsembleModel:
                              f"targets {sorted(targets)} and {len(featurizations)} featurisations")
         if not std_scale > 0:
             raise ValueError(f"std_scale must be positive, got {std_scale}")
-        weights = np.ones(len(members)) if weights is None else np.asarray(weights, dtype=float)
-        if weights.shape != (len(members),) or not np.all(weights >= 0) or not weights.sum() > 0:
-            raise ValueError(f"need one non-negative weight per member ({len(members)}), not all zero; "
-                             f"got {list(weights)}")
         self.members, self.std_scale = list(members), float(std_scale)
-        self.weights = weights / weights.sum()
+        self.weights = normalized_weights(weights, len(members))
         self.name, self.card = name, card or {}
 
     @property
@@ -52,9 +48,8 @@ class EnsembleModel:
 
     def combine(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weighted mean and ``std_scale`` x weighted std over members of (members, n) values."""
-        weights = self.weights[:, None]
-        mean = (weights * values).sum(axis=0)
-        return mean, self.std_scale * np.sqrt((weights * (values - mean) ** 2).sum(axis=0))
+        mean, std = weighted_mean_std(values, self.weights)
+        return mean, self.std_scale * std
 
     @property
     def target(self) -> dict[str, str]:
