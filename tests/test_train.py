@@ -186,3 +186,23 @@ def test_every_recipe_option_composes_and_trains(tmp_path, config, data_dir, sch
     assert not torch.equal(state["convs.2.fc_full.weight"], source["convs.2.fc_full.weight"])
     lrs = [group["initial_lr"] for group in best["optimizer_states"][0]["param_groups"]]
     assert len(lrs) == 2 and lrs[0] < lrs[1]  # convolutions 2-3 at a tenth of the head's rate
+
+
+@pytest.mark.parametrize("experiment", ["paper_gvrh", "paper_kvrh", "mp_elastic_paper", "mp_elastic_bundle",
+                                        "mp_elastic_tuned_g"])
+def test_the_paper_experiments_keep_the_original_recipe(config, experiment):
+    """model=cgcnn is the recipe measured better (issue 9); every experiment that reproduces the
+    paper or records a run made with the original recipe selects model=cgcnn_paper."""
+    model = config("train", f"experiment={experiment}").model
+    assert (model.loss, model.optimizer.name, model.optimizer.weight_decay, model.scheduler,
+            model.net.dropout) == ("mse", "adam", 0.0, None, 0.0)
+
+
+def test_the_default_cgcnn_recipe_is_the_one_chosen_on_validation(config):
+    for cfg in (config("train"), config("train", "experiment=mp_elastic_recipe")):
+        model = cfg.model
+        assert (model.loss, model.optimizer.name, model.optimizer.weight_decay, model.net.dropout) == \
+            ("l1", "adamw", 0.01, 0.1)
+        assert dict(model.scheduler) == {"name": "warmup_cosine", "warmup_epochs": 10}
+    recipe = config("train", "experiment=mp_elastic_recipe")
+    assert (recipe.model.net.n_h, recipe.data.batch_size, recipe.trainer.max_epochs) == (2, 128, 300)
