@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 import moduli
 from moduli.models.ensemble import EnsembleModel
@@ -28,8 +29,12 @@ def test_bundled_models_are_listed_and_load_by_name(sample_structures, mp_record
         assert ensemble.target["name"] == target
         mean, std = ensemble.predict(sample_structures, return_std=True)
         members = np.stack([m.predict(sample_structures) for m in ensemble.members])
-        np.testing.assert_allclose(mean, members.mean(axis=0), rtol=1e-12)
-        np.testing.assert_allclose(std, ensemble.std_scale * members.std(axis=0), rtol=1e-12)
+        weights = np.array(ensemble.card["weights"])  # one per member, from the card
+        assert len(weights) == len(members) and weights.sum() == pytest.approx(1.0)
+        expected = np.average(members, axis=0, weights=weights)
+        spread = np.sqrt(np.average((members - expected) ** 2, axis=0, weights=weights))
+        np.testing.assert_allclose(mean, expected, rtol=1e-12)
+        np.testing.assert_allclose(std, ensemble.std_scale * spread, rtol=1e-12)
         assert np.all(std > 0)
         np.testing.assert_allclose(ensemble.predict(sample_structures), mean, rtol=1e-12)
         # Mostly training structures: the ensemble must be close to DFT (a broken load is not).
@@ -63,11 +68,28 @@ def test_cards_match_their_files_and_the_recorded_runs(mp_records):
             assert sha256_of(BUNDLED_DIR / name / member["file"]) == member["sha256"]
             metrics = json.loads((REPO / member["run"] / "metrics.json").read_text())
             assert metrics["val/mae"] == member["val_mae"]
+        kinds = [s["kind"] for s in card["settings"]]
         for fold in card["cross_validation"]["per_fold"]:
-            run = REPO / card["cross_validation"]["runs"][fold["fold"]]
-            assert json.loads((run / "metrics.json").read_text())["test/mae"] == fold["test_mae"]
+            assert fold_test_mae([REPO / r for r in fold["runs"]], kinds, fold.get("weight")) == \
+                pytest.approx(fold["test_mae"], rel=1e-9)
         size = sum(p.stat().st_size for p in (BUNDLED_DIR / name).iterdir())
         assert size < 12 * 2 ** 20
+
+
+def fold_test_mae(runs: list[Path], kinds: list[str], weight: float | None) -> float:
+    """Test MAE of one fold's runs recomputed from their files: a run's own metric, else the mean
+    of each kind's runs (CGCNN, CHGNet head), mixed with ``weight`` (the first kind's share)."""
+    if len(runs) == 1:
+        return json.loads((runs[0] / "metrics.json").read_text())["test/mae"]
+    tables = {}
+    for run in runs:
+        kind = yaml.safe_load((run / "config.yaml").read_text())["model"].get("net", {}).get("kind", "cgcnn")
+        table = pd.read_csv(run / "predictions" / "test.csv", dtype={"id": str}).set_index("id").sort_index()
+        tables.setdefault(kind, []).append(table)
+    means = [np.mean([t["prediction"] for t in tables[k]], axis=0) for k in kinds]
+    truth = tables[kinds[0]][0]["target"].to_numpy()
+    mixed = means[0] if len(means) == 1 else weight * means[0] + (1 - weight) * means[1]
+    return float(np.abs(mixed - truth).mean())
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +127,33 @@ def test_a_bundle_built_from_runs_predicts_their_mean(tmp_path, member_runs, sam
     # Slim members: no optimiser state, and they load with weights_only=True.
     slim = torch.load(tmp_path / "tiny-g" / "member-0.ckpt", weights_only=True)
     assert set(slim) == {"pytorch-lightning_version", "hyper_parameters", "state_dict", "epoch"}
+
+
+def test_a_mixed_bundle_weighs_its_two_settings_on_validation(tmp_path, member_runs, config,
+                                                              sample_structures):
+    """CHGNet-feature head + two CGCNN members on the same split: the head's share is the 0.05-grid
+    weight with the lowest validation MAE, and the bundle predicts that weighted mean."""
+    from moduli.train.bundling import build_bundle
+    from moduli.train.run import train
+
+    head = tmp_path / "head"
+    train(config("train", "model=chgnet_mlp", "task_name=heads", "data.fold=null",
+                 "data.fractions=[0.9,0.1,0.0]", "data.seed=42", "data.limit=120", "trainer.max_epochs=3",
+                 "logger=none", "trainer.enable_progress_bar=false", f"paths.output_dir={head}"))
+    card = build_bundle("tiny-mix", [member_runs[0], head, member_runs[1]], [], tmp_path / "out")
+    val = [pd.read_csv(r / "predictions" / "val.csv")["prediction"].to_numpy() for r in (head, *member_runs)]
+    truth = pd.read_csv(head / "predictions" / "val.csv")["target"].to_numpy()
+    grid = np.round(np.linspace(0, 1, 21), 2)  # the weight of the first setting (CGCNN: listed first)
+    share = min(grid, key=lambda w: np.abs(w * (val[1] + val[2]) / 2 + (1 - w) * val[0] - truth).mean())
+    assert card["weights"] == pytest.approx([share / 2, share / 2, 1 - share])
+    assert [s["kind"] for s in card["settings"]] == ["cgcnn", "feature_mlp"]
+    assert [m["setting"] for m in card["members"]] == ["mp_elastic_bundle", "mp_elastic_bundle", "heads"]
+    singles = [moduli.load_model(r / json.loads((r / "metrics.json").read_text())["best_checkpoint"])
+               .predict(sample_structures[:6]) for r in (*member_runs, head)]
+    ensemble = load_bundled("tiny-mix", tmp_path / "out")
+    np.testing.assert_allclose(ensemble.predict(sample_structures[:6]),
+                               share * (singles[0] + singles[1]) / 2 + (1 - share) * singles[2], rtol=1e-6)
+    assert "weight" in (tmp_path / "out" / "tiny-mix" / "README.md").read_text()
 
 
 def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):

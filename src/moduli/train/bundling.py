@@ -3,12 +3,15 @@
     python -m moduli.train.bundling --name mp-elastic-k --runs RUN_DIR... --folds FOLD_RUN_DIR... \
         --command "how the runs were made"
 
-The member runs must share one target and one validation split (ensemble members differing in
-seed only). For each member the best-validation checkpoint is copied as a slim checkpoint
-(hyper-parameters and weights, no optimiser state). ``card.json`` and ``README.md`` record the
+The member runs must share one target and one validation split. They come from one setting
+(members differing in seed only: equal weights) or two (e.g. CGCNN networks and CHGNet-feature
+heads: the first setting's share of the weight is chosen on the validation MAE, on the same 0.05
+grid as the fold tables' mixtures, and split equally among its members). For each member the
+best-validation checkpoint is copied as a slim checkpoint (hyper-parameters and weights, no
+optimiser state). ``card.json`` and ``README.md`` record the
 data and its fingerprint, the settings, the ensemble's validation accuracy, the calibration of its
 std (one scale factor fitted on validation), the cross-validated accuracy of the same settings
-(the fold runs), the date and every member's sha256.
+(the fold runs: single models, or per fold the ensemble / mixture of the settings' runs), the date and every member's sha256.
 """
 from __future__ import annotations
 
@@ -26,10 +29,12 @@ import pandas as pd
 import torch
 import yaml
 
+from moduli.analysis.folds import choose_mixture_weight, ensembles, gather, mixture_weights, mixtures
 from moduli.analysis.metrics import cross_fitted_calibration, fit_std_scale, mae, r2, std_calibration
 from moduli.core.atomic import atomic_write
 from moduli.core.assets import ASSETS, sha256_of
 from moduli.core.schema import TARGETS
+from moduli.core.weighted import weighted_mean_std
 from moduli.models.api import read_checkpoint
 from moduli.models.registry import BUNDLED_DIR, CARD
 
@@ -62,16 +67,40 @@ def write_slim_checkpoint(source: Path, target: Path) -> str:
     return sha256_of(target)
 
 
-def cross_validation(fold_dirs: list[Path], target: str) -> dict[str, Any]:
-    runs = sorted((_run(d) for d in fold_dirs), key=lambda r: r["config"]["data"]["fold"])
-    if any(r["config"]["data"]["target"] != target for r in runs):
+def cross_validation(fold_dirs: list[Path], target: str, kinds: list[str]) -> dict[str, Any]:
+    """Per-fold test accuracy of the bundle's settings: one run per fold (a single model), several
+    runs of one setting (their ensemble) or runs of two settings, one per member kind in the
+    bundle's order (their mixture, the weight chosen on each fold's validation split), as
+    :mod:`moduli.analysis.folds` computes them. Fold runs are named by their own settings (e.g.
+    ``mp_elastic_paper`` for the members' ``mp_elastic_bundle``), so they are matched by kind."""
+    frame = gather(fold_dirs)
+    if set(frame["target"]) != {target}:
         raise ValueError(f"every fold run must predict {target}")
-    per_fold = [{"fold": r["config"]["data"]["fold"], "test_mae": r["metrics"]["test/mae"],
-                 "test_r2": r["metrics"]["test/r2"]} for r in runs]
-    maes, r2s = np.array([f["test_mae"] for f in per_fold]), np.array([f["test_r2"] for f in per_fold])
+    settings = []
+    for kind in kinds:
+        found = sorted(set(frame.loc[frame["model"] == kind, "setting"]))
+        if len(found) != 1:
+            raise ValueError(f"need the fold runs of one setting of kind {kind}, got {found}")
+        settings += found
+    if len(frame) != frame["model"].isin(kinds).sum():
+        raise ValueError(f"fold runs of kinds {sorted(set(frame['model']))}, the members are {kinds}")
+    if len(settings) == 2:
+        rows = mixtures(frame, *settings)
+        what = (f"the mixture of the runs of {' and '.join(settings)} (the weight chosen on the "
+                "fold's validation split)")
+    elif frame.groupby("fold").size().max() > 1:
+        rows, what = ensembles(frame), "the ensemble of the runs"
+    else:
+        rows, what = frame, "one model"
+    rows = rows.sort_values("fold")
+    weights = rows["weight"].to_numpy(float) if "weight" in rows else np.full(len(rows), np.nan)
+    per_fold = [{"fold": int(r.fold), "test_mae": float(r.test_mae), "test_r2": float(r.test_r2),
+                 "runs": r.run.split(";"), **({} if np.isnan(w) else {"weight": float(w)})}
+                for r, w in zip(rows.itertuples(), weights)]
+    maes, r2s = rows["test_mae"].to_numpy(float), rows["test_r2"].to_numpy(float)
     return {"protocol": "Matbench protocol on mp_elastic (KFold 5, shuffle, random_state 18012019; "
-                        "10 % of the rest for validation), one model of these settings per fold",
-            "runs": [str(r["dir"]) for r in runs], "per_fold": per_fold,
+                        f"10 % of the rest for validation), per fold {what}",
+            "runs": sorted(str(r) for r in frame["run"]), "per_fold": per_fold,
             "test_mae_mean": float(maes.mean()), "test_mae_std": float(maes.std(ddof=1)),
             "test_r2_mean": float(r2s.mean()), "test_r2_std": float(r2s.std(ddof=1))}
 
@@ -80,6 +109,10 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
                  command: str = "", date: str | None = None) -> dict[str, Any]:
     """Write ``out_root/name/`` (slim members, card.json, README.md); returns the card."""
     runs = [_run(Path(d)) for d in run_dirs]
+    settings = list(dict.fromkeys(r["config"]["task_name"] for r in runs))
+    if len(settings) > 2:
+        raise ValueError(f"a bundle mixes at most two settings, got {settings}")
+    runs.sort(key=lambda r: settings.index(r["config"]["task_name"]))  # grouped by setting
     first = runs[0]["config"]
     target = first["data"]["target"]
     if any(r["config"]["data"]["target"] != target for r in runs):
@@ -90,28 +123,37 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     fingerprints = {data_fingerprint(r["dir"]) for r in runs}
     if len(fingerprints) != 1:
         raise ValueError("member runs were trained on different data")
+    truth = val[0]["target"].to_numpy()
+    stacked = np.stack([v["prediction"].to_numpy() for v in val])
+    counts = [sum(r["config"]["task_name"] == s for r in runs) for s in settings]
+    if len(settings) == 2:
+        share = choose_mixture_weight(truth, stacked[:counts[0]], stacked[counts[0]:])
+        weights = mixture_weights(counts[0], counts[1], share)
+    else:
+        share, weights = 1.0, np.full(len(runs), 1.0 / len(runs))
     folder = Path(out_root) / name
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     members = []
-    for k, run in enumerate(runs):
+    for k, (run, weight) in enumerate(zip(runs, weights)):
         file = f"member-{k}.ckpt"
         sha = write_slim_checkpoint(run["dir"] / run["metrics"]["best_checkpoint"], folder / file)
-        members.append({"file": file, "sha256": sha, "seed": run["config"]["seed"],
+        members.append({"file": file, "sha256": sha, "setting": run["config"]["task_name"],
+                        "seed": run["config"]["seed"], "weight": float(weight),
                         "best_checkpoint": run["metrics"]["best_checkpoint"],
                         "val_mae": run["metrics"]["val/mae"], "run": str(run["dir"])})
-    truth = val[0]["target"].to_numpy()
-    stacked = np.stack([v["prediction"].to_numpy() for v in val])
-    mean, raw_std = stacked.mean(axis=0), stacked.std(axis=0)
+    mean, raw_std = weighted_mean_std(stacked, weights)
     scale = fit_std_scale(truth, mean, raw_std)
     source = first["data"]["source"]["_target_"].rsplit(".", 1)[-1]
-    cv = cross_validation([Path(d) for d in fold_dirs], target) if fold_dirs else None
+    groups = [next(r["config"] for r in runs if r["config"]["task_name"] == s) for s in settings]
+    cv = cross_validation([Path(d) for d in fold_dirs], target, [_kind(c) for c in groups]) if fold_dirs else None
     source = source.removeprefix("load_")
-    summary = (f"{TARGETS[target].quantity}, {target}: ensemble of {len(runs)} CGCNN "
-               f"({first['task_name']}) trained on {source}")
+    parts = [f"{n} {KIND_NAMES[_kind(c)]} ({c['task_name']}{'' if len(settings) == 1 else f', weight {w:.2f}'})"
+             for n, c, w in zip(counts, groups, (share, 1 - share))]
+    summary = f"{TARGETS[target].quantity}, {target}: ensemble of {' + '.join(parts)} trained on {source}"
     if cv:
-        summary += (f"; one such model: {len(cv['per_fold'])}-fold test MAE "
+        summary += (f"; {len(cv['per_fold'])}-fold test MAE of these settings "
                     f"{cv['test_mae_mean']:.4f} {TARGETS[target].units}")
     card = {
         "name": name,
@@ -126,12 +168,11 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
                  "n_rejected": int(runs[0]["metrics"].get("n/rejected", 0)),
                  "fingerprint_sha256": fingerprints.pop(),
                  "fingerprint_of": "sorted 'id,target' lines (log10 GPa, 6 decimals) of train + val"},
-        "settings": {"experiment": first["task_name"], "net": first["model"]["net"],
-                     "optimizer": first["model"]["optimizer"], "scheduler": first["model"]["scheduler"],
-                     "loss": first["model"]["loss"], "batch_size": first["data"]["batch_size"],
-                     "max_epochs": first["trainer"]["max_epochs"],
-                     "featurizer": first["data"]["featurizer"],
-                     "checkpoint": "lowest val/mae epoch of each member"},
+        "settings": [_settings(c) for c in groups],
+        "weights": [float(w) for w in weights],
+        "weights_note": ("equal" if len(settings) == 1 else
+                         f"{settings[0]}'s share {share:.2f} chosen on the validation MAE (0.05 grid), "
+                         "split equally among each setting's members"),
         "validation": {"ensemble_mae": mae(truth, mean), "ensemble_r2": r2(truth, mean),
                        "member_mae": [m["val_mae"] for m in members]},
         "std_scale": scale,
@@ -151,6 +192,24 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     return card
 
 
+KIND_NAMES = {"cgcnn": "CGCNN", "feature_mlp": "CHGNet-feature heads"}
+
+
+def _kind(config: dict[str, Any]) -> str:
+    return config["model"]["net"].get("kind", "cgcnn")
+
+
+def _settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What a card records of one setting's training configuration."""
+    model, data = config["model"], config["data"]
+    return {"experiment": config["task_name"], "kind": _kind(config), "net": model["net"],
+            "optimizer": model["optimizer"], "scheduler": model["scheduler"], "loss": model["loss"],
+            "init_from": model.get("init_from"), "batch_size": data["batch_size"],
+            "max_epochs": config["trainer"]["max_epochs"], "featurizer": data["featurizer"],
+            "universal_features": data.get("universal_features"),
+            "checkpoint": "lowest val/mae epoch of each member"}
+
+
 def render_card(card: dict[str, Any]) -> str:
     """The card as Markdown for people."""
     cv, cal, data = card["cross_validation"], card["calibration"], card["data"]
@@ -161,12 +220,16 @@ def render_card(card: dict[str, Any]) -> str:
              f"(random split {data['split']['fractions']}, seed {data['split']['seed']}), "
              f"{data['n_rejected']} rejected; fingerprint `{data['fingerprint_sha256'][:16]}…`"]
     lines += [f"  - `{f}` sha256 `{s}`" for f, s in data["files"].items()]
-    s = card["settings"]
-    lines += [f"- settings: `{s['experiment']}`: net {s['net']}, optimiser {s['optimizer']}, "
-              f"loss {s['loss']}, batch {s['batch_size']}, {s['max_epochs']} epochs, best val epoch"]
+    for s in card["settings"]:
+        lines += [f"- settings: `{s['experiment']}` ({KIND_NAMES[s['kind']]}): net {s['net']}, optimiser "
+                  f"{s['optimizer']}, scheduler {s['scheduler']}, loss {s['loss']}, batch {s['batch_size']}, "
+                  f"{s['max_epochs']} epochs, best val epoch"
+                  + (f", features {s['universal_features']}" if s["universal_features"] else "")
+                  + (f", initialised from {s['init_from']}" if s["init_from"] else "")]
+    lines += [f"- weights: {card['weights_note']}"]
     if cv:
-        lines += [f"- cross-validated accuracy of these settings (single models, {len(cv['per_fold'])} "
-                  f"folds): test MAE {cv['test_mae_mean']:.4f} ± {cv['test_mae_std']:.4f}, "
+        lines += [f"- cross-validated accuracy of these settings ({cv['protocol'].split('), ')[-1]}, "
+                  f"{len(cv['per_fold'])} folds): test MAE {cv['test_mae_mean']:.4f} ± {cv['test_mae_std']:.4f}, "
                   f"R² {cv['test_r2_mean']:.3f} ± {cv['test_r2_std']:.3f}",
                   "  - per fold: " + ", ".join(f"{f['fold']}: {f['test_mae']:.4f} / {f['test_r2']:.3f}"
                                                for f in cv["per_fold"])]
@@ -178,9 +241,10 @@ def render_card(card: dict[str, Any]) -> str:
               f"Spearman(std, |error|) {cal['raw_std']['spearman_std_abs_error']:.3f}, within 1σ "
               f"{cal['raw_std']['within_1_sigma']:.3f}, 2σ {cal['raw_std']['within_2_sigma']:.3f}; "
               f"scaled (cross-fitted halves): 1σ {cal['scaled_std_cross_fitted']['within_1_sigma']:.3f}, "
-              f"2σ {cal['scaled_std_cross_fitted']['within_2_sigma']:.3f}", "", "| member | seed | val MAE | sha256 |",
-              "| --- | --- | --- | --- |"]
-    lines += [f"| `{m['file']}` | {m['seed']} | {m['val_mae']:.4f} | `{m['sha256']}` |" for m in card["members"]]
+              f"2σ {cal['scaled_std_cross_fitted']['within_2_sigma']:.3f}", "", "| member | setting | seed | weight | val MAE | sha256 |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| `{m['file']}` | {m['setting']} | {m['seed']} | {m['weight']:.3f} | {m['val_mae']:.4f} | "
+              f"`{m['sha256']}` |" for m in card["members"]]
     if card["command"]:
         lines += ["", "Made with:", "", "```bash", card["command"], "```"]
     return "\n".join(lines) + "\n"
