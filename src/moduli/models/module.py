@@ -24,6 +24,9 @@ from moduli.models.heads import FeatureMLP
 LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 
 
+RNG_KEY = "moduli_rng_states"  # the checkpoint entry holding the random state at the epoch's end
+
+
 class CGCNNModule(pl.LightningModule):
     """Trains a CGCNN on ``(target - mean) / std``; metrics and predictions are in target units."""
 
@@ -68,6 +71,22 @@ class CGCNNModule(pl.LightningModule):
 
     def test_step(self, batch: Batch, batch_idx: int) -> Tensor:
         return self._step(batch, "test")
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep the random state (dropout masks, DataLoader worker seeds draw from it), so that a
+        killed run resumed from ``last.ckpt`` continues exactly as the uninterrupted one."""
+        checkpoint[RNG_KEY] = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            checkpoint[RNG_KEY]["cuda"] = torch.cuda.get_rng_state_all()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get(RNG_KEY)
+        # Only when a trainer resumes: loading weights to predict must not reset the caller's RNG.
+        if state is None or self._trainer is None:  # (None also: older or slim checkpoints)
+            return
+        torch.set_rng_state(state["torch"])
+        if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(state["cuda"])
 
     def configure_optimizers(self):
         """``optimizer``: ``name`` (adam, adamw), ``lr``, ``weight_decay`` and ``pretrained_lr_scale``
