@@ -1,14 +1,16 @@
 """Gather run dirs (e.g. the folds of a cross-validation) into one table.
 
-    python -m moduli.analysis.folds RUN_OR_SWEEP_DIR [...] [--out summary.md]
+    python -m moduli.analysis.folds RUN_OR_SWEEP_DIR [...] [--mix FIRST SECOND] [--out summary.md]
 
 Every folder below the given ones that holds a ``metrics.json`` and a ``config.yaml`` is one run;
 its model (``cgcnn`` or the baseline estimator's class), setting (the config's ``task_name``, which
 tells e.g. ``experiment=mp_elastic_paper`` from ``experiment=mp_elastic_tuned_g``), target and fold
 come from its resolved config. Runs of one target, model, setting and fold that differ in seed
 are also combined into a deep ensemble (:func:`ensembles`: the mean of the members' predictions
-per id). Prints (and writes) the per-fold test MAE / R² and their mean ± std over folds (ddof=1),
-and the ensembles' uncertainty calibration. With ``--matbench-dir``, runs on a Matbench task also go into
+per id). With ``--mix``, two settings are mixed per fold (:func:`mixtures`: the first's share of
+the weight chosen on validation). Prints (and writes) the per-fold test MAE / R² and their mean ±
+std over folds (ddof=1), and the uncertainty calibration of ensembles and mixtures (raw, and
+times one scale fitted on validation). With ``--matbench-dir``, runs on a Matbench task also go into
 Matbench-format results files (``moduli.analysis.matbench_results``).
 """
 from __future__ import annotations
