@@ -68,18 +68,26 @@ def test_joblib_launcher_runs_trials_in_parallel_into_one_study(tmp_path):
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
 
 
-def test_a_trial_left_running_by_a_killed_sweep_is_marked_failed_and_the_study_goes_on(tmp_path):
+STUDY_DB = Path("sweeps") / "cgcnn_log10_g_vrh_fold0" / "optuna.db"
+
+
+@pytest.mark.parametrize("storage", ["config", "url"])
+def test_a_trial_left_running_by_a_killed_sweep_is_marked_failed_and_the_study_goes_on(tmp_path, storage):
+    """With the shipped storage config and with a plain URL (``hydra.sweeper.storage=sqlite:///...``,
+    the override Hydra's docs show), both of which beat."""
     import os
     import signal
     import time
 
-    heartbeat = ["hydra.sweeper.storage.heartbeat_interval=1", "hydra.sweeper.storage.grace_period=3"]
+    db = tmp_path / STUDY_DB
+    heartbeat = ["hydra.sweeper.heartbeat_interval=1", "hydra.sweeper.grace_period=3"]
+    if storage == "url":
+        heartbeat.append(f"hydra.sweeper.storage=sqlite:///{db}")
     process = subprocess.Popen(
         [sys.executable, "train.py", "-m", "hparams_search=cgcnn_optuna", "data.limit=400", "data.fold=0",
          "trainer.max_epochs=50", "trainer.enable_progress_bar=false", "logger=none",
          f"paths.log_dir={tmp_path}", "hydra.sweeper.n_trials=2", *heartbeat],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    db = tmp_path / "sweeps" / "cgcnn_log10_g_vrh_fold0" / "optuna.db"
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None:
         if db.is_file() and list(db.parent.glob("trial_*/checkpoints/last.ckpt")):
@@ -93,7 +101,33 @@ def test_a_trial_left_running_by_a_killed_sweep_is_marked_failed_and_the_study_g
     sweep(tmp_path, "hydra.sweeper.n_trials=2", "logger=none", *heartbeat)
     _, study = load(tmp_path)
     assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE", "COMPLETE"]
-    assert yaml.safe_load((tmp_path / "sweeps" / "cgcnn_log10_g_vrh_fold0" / "best.yaml").read_text())["complete"] == 2
+    assert yaml.safe_load((db.parent / "best.yaml").read_text())["complete"] == 2
+
+
+def test_a_trial_whose_process_dies_while_a_sweep_runs_is_marked_failed_by_that_sweep(tmp_path):
+    """The live process watches the study it runs trials of: another process's trial, killed
+    with SIGKILL after this one started, is marked FAIL once its beats are older than the grace
+    period; the live trial keeps running."""
+    import time
+
+    from moduli.train.sweeps import HeartbeatStorage
+
+    url = f"sqlite:///{tmp_path}/shared.db"
+    study = optuna.create_study(study_name="shared", storage=HeartbeatStorage(url, heartbeat_interval=1,
+                                                                              grace_period=2))
+    live = study.ask()
+    dying = ("import os, signal, optuna; from moduli.train.sweeps import HeartbeatStorage; "
+             f"s = optuna.load_study(study_name='shared', storage=HeartbeatStorage({url!r}, "
+             "heartbeat_interval=1, grace_period=2)); s.ask(); os.kill(os.getpid(), signal.SIGKILL)")
+    result = subprocess.run([sys.executable, "-c", dying], cwd=REPO, capture_output=True, timeout=120)
+    assert result.returncode == -9, result.stderr[-2000:]
+    assert [t.state.name for t in study.get_trials()] == ["RUNNING", "RUNNING"]
+    deadline = time.time() + 30
+    while time.time() < deadline and study.get_trials()[1].state.name == "RUNNING":
+        time.sleep(0.5)
+    assert [t.state.name for t in study.get_trials()] == ["RUNNING", "FAIL"]
+    study.tell(live, 1.0)
+    assert [t.state.name for t in study.get_trials()] == ["COMPLETE", "FAIL"]
 
 
 def test_running_trials_of_runs_made_before_heartbeats_are_failed_after_the_grace_period(tmp_path):

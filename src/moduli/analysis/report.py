@@ -56,7 +56,8 @@ class Report:
     def add(self, heading: str, files: list[Path], body: str) -> None:
         self.files += files
         names = ", ".join(f"`{f.name}`" for f in files)
-        self.sections.append(f"## {heading}\n\nFigure: {names}\n\n{body}\n")
+        figure = f"Figure: {names}\n\n" if files else ""
+        self.sections.append(f"## {heading}\n\n{figure}{body}\n")
 
     def write(self, title: str = "Figures and the numbers behind them") -> Path:
         text = f"# {title}\n\n" + "\n".join(self.sections)
@@ -89,6 +90,9 @@ def add_structure_table(report: Report, table: pd.DataFrame, label: str, what: s
         files += moduli_maps.plot_moduli_by_system(table, f"{stem}_moduli_by_system", what)
         report.add(f"{label}: moduli by crystal system (GPa; ductile: B/G > 1.75)", files,
                    markdown_table(moduli_maps.moduli_by_system(table)))
+    if "in_domain" in table.columns:
+        report.add(f"{label}: training domain (nothing dropped for it; see domain_note)", [],
+                   markdown_table(statistics.domain_counts(table)))
     derived = moduli_maps.derived_statistics(table)
     if len(derived):
         report.add(f"{label}: derived properties", moduli_maps.plot_derived_distributions(

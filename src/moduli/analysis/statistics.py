@@ -71,3 +71,25 @@ def describe(values: pd.Series) -> dict[str, float]:
         return {"n": 0, "mean": float("nan"), "median": float("nan"), "p05": float("nan"), "p95": float("nan")}
     return {"n": int(len(finite)), "mean": float(finite.mean()), "median": float(finite.median()),
             "p05": float(finite.quantile(0.05)), "p95": float(finite.quantile(0.95))}
+
+
+# Kinds of domain note (moduli.graphs.domain), by the words each begins with or holds.
+DOMAIN_REASONS = {"element not in training data": "not in training data",
+                  "nearest-neighbour distance below training": "nearest-neighbour distance",
+                  "ensemble std above calibrated range": "above the calibrated range",
+                  "no training domain recorded": "no training domain recorded"}
+
+
+def domain_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows in / outside the models' training domain (``in_domain`` True / False / unknown) and how
+    many notes give each reason (a row can give several), with % of all rows."""
+    flags = table["in_domain"]
+    notes = table["domain_note"].fillna("").astype(str)
+    rows = [("in domain", int((flags == True).sum())),  # noqa: E712 - object column of bool/None
+            ("outside domain", int((flags == False).sum())),  # noqa: E712
+            ("unknown (no domain recorded)", int(flags.isna().sum()))]
+    rows += [(f"reason: {name}", int(notes.str.contains(words, regex=False).sum()))
+             for name, words in DOMAIN_REASONS.items()]
+    frame = pd.DataFrame(rows, columns=["rows", "count"])
+    frame["percent"] = 100.0 * frame["count"] / max(len(table), 1)
+    return frame

@@ -52,7 +52,7 @@ SPLITS = ("train", "val", "test")
 PREDICTION_COLUMNS = ["id", "formula", "n_atoms", "density_g_cm3", "volume_a3", "mass_amu",
                       "bulk_modulus_gpa", "shear_modulus_gpa", "v_longitudinal_m_s",
                       "v_transverse_m_s", "v_mean_m_s", "poisson_ratio", "debye_temperature_k",
-                      "pugh_ratio", "crystal_system", "spacegroup_number"]
+                      "pugh_ratio", "crystal_system", "spacegroup_number", "in_domain", "domain_note"]
 OPTIONAL_COLUMNS = ["band_gap_ev", "bulk_modulus_gpa_std", "shear_modulus_gpa_std"]
 REJECTION_COLUMNS = ["id", "stage", "reason"]
 

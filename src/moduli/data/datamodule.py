@@ -87,6 +87,15 @@ class CrystalGraphDataModule(pl.LightningDataModule):
     def featurization(self):
         return self.featurizer.params
 
+    @property
+    def feature_spec(self) -> dict[str, Any] | None:
+        """What the per-structure features are (foundation model, versions, definition), or None."""
+        if not self.universal_features:
+            return None
+        from moduli.graphs.universal import shared_featurizer
+
+        return dict(shared_featurizer(self.cache_dir).spec)
+
     def setup(self, stage: str | None = None) -> None:
         if self.graphs:
             return

@@ -8,9 +8,13 @@ too small to learn from scratch; a small head trained on it errs differently fro
 is what an ensemble needs (issue 9: a probe mixing the two lowered the test MAE by 8-12 %).
 
 One vector of :data:`N_FEATURES` numbers per structure, from CHGNet's energy-only path:
-``[crystal_fea (64) | mean, std, min, max over atoms of the atom features before the last
-convolution (4 x 64) | energy per atom (1)]``. Vectors are cached per structure content
-(``structure_key``) in ``<cache_dir>/chgnet-<version>.sqlite``.
+``[crystal_fea / atoms (64) | mean, std, min, max over atoms of the atom features before the last
+convolution (4 x 64) | energy per atom (1)]``. Every number is intensive, so one crystal gets one
+vector whatever cell describes it: CHGNet's ``crystal_fea`` is a *sum* over atoms (it grew 256x
+from silicon's 2-atom cell to a 512-atom supercell), so it is divided by the number of atoms
+(definition 2; definition 1 used the sum). Vectors are cached per structure content
+(``structure_key``) in ``<cache_dir>/chgnet-<package>-<weights>-d<definition>.sqlite``, and
+every head trained on them records :meth:`CHGNetFeaturizer.spec` in its checkpoint.
 """
 from __future__ import annotations
 
@@ -27,9 +31,10 @@ from torch_geometric.data import Data
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
 from moduli.graphs.cache import ArrayCache
-from moduli.graphs.featurizer import structure_key
+from moduli.graphs.featurizer import StructureRejected, structure_key
 
 N_FEATURES = 64 + 4 * 64 + 1
+DEFINITION = 2  # 1: crystal_fea summed over atoms (depends on the cell); 2: per atom
 
 
 def feature_vector(prediction: dict[str, Any]) -> np.ndarray:
@@ -37,8 +42,26 @@ def feature_vector(prediction: dict[str, Any]) -> np.ndarray:
     ``return_crystal_feas`` set)."""
     atoms = np.asarray(prediction["atom_fea"], dtype=np.float64)
     pooled = [atoms.mean(axis=0), atoms.std(axis=0), atoms.min(axis=0), atoms.max(axis=0)]
-    return np.concatenate([np.asarray(prediction["crystal_fea"], np.float64), *pooled,
-                           [float(prediction["e"])]]).astype(np.float32)
+    per_atom = np.asarray(prediction["crystal_fea"], np.float64) / len(atoms)
+    return np.concatenate([per_atom, *pooled, [float(prediction["e"])]]).astype(np.float32)
+
+
+class FeaturesMismatch(ValueError):
+    """A head trained on features of another definition, package or weights than the ones here."""
+
+
+def check_spec(trained: dict[str, Any] | None, current: dict[str, Any]) -> None:
+    """Raise :class:`FeaturesMismatch` unless a head trained on features ``trained`` (its
+    checkpoint's record; None for heads from before the record existed) can read ``current``."""
+    if trained is None:
+        raise FeaturesMismatch(
+            "this head's checkpoint records no CHGNet feature version: it was trained on "
+            "definition 1 (crystal features summed over atoms, which made predictions depend on "
+            f"the cell); retrain it on the current features ({current})")
+    diffs = {k: (trained.get(k), v) for k, v in current.items() if trained.get(k) != v}
+    if diffs:
+        detail = ", ".join(f"{k}: trained on {a!r}, here {b!r}" for k, (a, b) in diffs.items())
+        raise FeaturesMismatch(f"CHGNet features differ from the ones this head was trained on ({detail})")
 
 
 class CHGNetFeaturizer:
@@ -51,11 +74,27 @@ class CHGNetFeaturizer:
         self.model = CHGNet.load(verbose=False)
         self.model.eval()
         self.batch_size = batch_size
-        self.cache = (ArrayCache(Path(cache_dir) / f"chgnet-{chgnet.__version__}-{self.model.version}.sqlite",
-                                 "features", {"features": np.float32}) if cache_dir else None)
+        self.max_z = int(self.model.atom_embedding.embedding.num_embeddings)
+        self.spec = {"name": "chgnet", "package": chgnet.__version__, "weights": self.model.version,
+                     "definition": DEFINITION, "n_features": N_FEATURES}
+        self.cache = (ArrayCache(Path(cache_dir) / f"chgnet-{chgnet.__version__}-{self.model.version}"
+                                 f"-d{DEFINITION}.sqlite", "features", {"features": np.float32})
+                      if cache_dir else None)
+
+    def check(self, structure: Structure) -> None:
+        """Raise :class:`~moduli.graphs.featurizer.StructureRejected` naming any element CHGNet
+        has no embedding for (it knows Z 1 to :attr:`max_z`), before the network sees it."""
+        outside = sorted({(site.specie.Z, site.specie.symbol) for site in structure
+                          if site.specie.Z > self.max_z})
+        if outside:
+            names = ", ".join(f"{symbol} (Z {z})" for z, symbol in outside)
+            raise StructureRejected(f"element(s) {names} outside CHGNet's elements (Z 1-{self.max_z}), "
+                                    "which the CHGNet-feature head members read")
 
     def compute(self, structures: Sequence[Structure]) -> np.ndarray:
         """Feature vectors of structures CHGNet can read (no cache; raises on a bad one)."""
+        for structure in structures:
+            self.check(structure)
         predictions = self.model.predict_structure(list(structures), task="e", return_atom_feas=True,
                                                    return_crystal_feas=True, batch_size=self.batch_size)
         if isinstance(predictions, dict):  # one structure
@@ -87,10 +126,13 @@ class CHGNetFeaturizer:
             self.cache.put_many(fresh)
         return {r.id: vectors[k] for r, k in zip(records, keys) if k in vectors}, rejections
 
-    @staticmethod
-    def _key(record: Record, rejections: list[Rejection]) -> str | None:
+    def _key(self, record: Record, rejections: list[Rejection]) -> str | None:
         try:
+            self.check(record.structure)
             return structure_key(record.structure)
+        except StructureRejected as err:
+            rejections.append(Rejection(record.id, str(err), Stage.FEATURIZE))
+            return None
         except Exception as err:  # noqa: BLE001 - e.g. a disordered structure has no atomic numbers
             rejections.append(Rejection(record.id, _failure(err), Stage.FEATURIZE))
             return None

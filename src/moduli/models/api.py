@@ -23,7 +23,7 @@ from moduli.core.records import Record, Rejection
 from moduli.core.errors import MissingInputError, UserInputError
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, Featurization
-from moduli.graphs.universal import attach_features, shared_featurizer
+from moduli.graphs.universal import attach_features, check_spec, shared_featurizer
 from moduli.models.cgcnn import CGCNN
 from moduli.models.convert import is_original_checkpoint, load_original
 
@@ -32,11 +32,15 @@ class CrystalModel:
     """A trained network with its normaliser, featurisation and target, ready to predict."""
 
     def __init__(self, net: CGCNN, normalizer: Normalizer, featurization: Featurization,
-                 target: dict[str, str], atom_table: AtomFeatureTable):
+                 target: dict[str, str], atom_table: AtomFeatureTable,
+                 features: dict[str, Any] | None = None):
         self.net = net.eval()
         self.normalizer = normalizer
         self.featurization = featurization
         self.target = target
+        self.features = features  # what per-structure features a head was trained on
+        if self.needs_features:
+            check_spec(features, shared_featurizer().spec)
         self.featurizer = CrystalGraphFeaturizer(atom_table, featurization.radius,
                                                  featurization.max_neighbors,
                                                  featurization.gaussian_step)
@@ -83,8 +87,9 @@ class CrystalModel:
         featurization = Featurization(**hp.featurization)
         if table.sha256 != featurization.atom_table_sha256:
             raise ValueError("the checkpoint's atom feature table does not match the hash it records")
+        features = hp.get("features")
         return cls(module.model, module.normalizer, featurization,
-                   dict(hp.target), table)
+                   dict(hp.target), table, dict(features) if features else None)
 
 
 def featurize_for_prediction(featurizer: CrystalGraphFeaturizer, structures: Sequence[Structure],

@@ -17,6 +17,7 @@ from torch_geometric.data import Batch
 
 from moduli.core.schema import MODULI, UNNAMED_MODULUS, target_of
 from moduli.core.weighted import normalized_weights, weighted_mean_std
+from moduli.graphs.domain import TrainingDomain, domain_columns
 from moduli.graphs.featurizer import Featurization
 from moduli.models.api import CrystalModel, featurize_for_prediction, warn_rejected
 from moduli.physics.elastic import derived_properties
@@ -40,6 +41,8 @@ class EnsembleModel:
         self.members, self.std_scale = list(members), float(std_scale)
         self.weights = normalized_weights(weights, len(members))
         self.name, self.card = name, card or {}
+        # What the members were trained on (a bundled card records it); None: unknown.
+        self.domain = TrainingDomain.from_dict(card["domain"]) if card and card.get("domain") else None
 
     @property
     def needs_features(self) -> bool:
@@ -108,7 +111,9 @@ def check_moduli(ensembles: dict[str, EnsembleModel]) -> Featurization:
 
 def modulus_columns(ensembles: dict[str, EnsembleModel], batch: Batch,
                     cells: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """B and G in GPa (``*_std`` for ensembles of two or more) and the derived properties.
+    """B and G in GPa (``*_std`` for ensembles of two or more), the derived properties and the
+    domain columns ``in_domain`` (True, False, or None where a model records no training domain)
+    and ``domain_note`` (why not; see :mod:`moduli.graphs.domain`).
 
     ``cells`` holds each graph's ``density_g_cm3``, ``n_atoms`` and ``volume_a3`` (primitive cell).
     The value is 10 ** (weighted mean of the members' log10 predictions); the std is the
@@ -116,14 +121,24 @@ def modulus_columns(ensembles: dict[str, EnsembleModel], batch: Batch,
     carry ``u`` (CHGNet features) when an ensemble :attr:`~EnsembleModel.needs_features`.
     """
     values: dict[str, np.ndarray] = {}
+    log10_stds: dict[str, np.ndarray] = {}
     for prop, ensemble in ensembles.items():
         log10 = ensemble.member_predictions(batch)
         column = target_of(prop).column
-        values[column] = 10.0 ** ensemble.combine(log10)[0]
+        mean, log10_stds[prop] = ensemble.combine(log10)
+        values[column] = 10.0 ** mean
         if len(ensemble.members) > 1:
             values[f"{column}_std"] = ensemble.combine(10.0 ** log10)[1]
     cell = {k: np.array([c[k] for c in cells], dtype=float)
             for k in ("density_g_cm3", "n_atoms", "volume_a3")}
     derived = derived_properties(values["bulk_modulus_gpa"], values["shear_modulus_gpa"],
                                  cell["density_g_cm3"], cell["n_atoms"], cell["volume_a3"])
-    return {**values, **derived}
+    in_domain, notes = domain_columns([(p, e.domain) for p, e in ensembles.items()], batch, log10_stds)
+    return {**values, **derived, "in_domain": np.array(in_domain, dtype=object),
+            "domain_note": np.array(notes, dtype=object)}
+
+
+def row_values(columns: dict[str, np.ndarray], k: int) -> dict[str, Any]:
+    """Row ``k`` of :func:`modulus_columns` as plain Python values (floats, bool or None, str)."""
+    return {name: (values[k] if values.dtype == object else float(values[k]))
+            for name, values in columns.items()}

@@ -28,12 +28,17 @@ RNG_KEY = "moduli_rng_states"  # the checkpoint entry holding the random state a
 
 
 class CGCNNModule(pl.LightningModule):
-    """Trains a CGCNN on ``(target - mean) / std``; metrics and predictions are in target units."""
+    """Trains a CGCNN on ``(target - mean) / std``; metrics and predictions are in target units.
+
+    ``features`` records what per-structure features a head reads (the featuriser's ``spec``:
+    foundation model, package and weights version, definition), so that loading it beside other
+    features is a clear error."""
 
     def __init__(self, net: dict[str, int], featurization: dict[str, Any], target: dict[str, str],
                  normalizer: dict[str, float], atom_table_shape: list[int],
                  optimizer: dict[str, float] | None = None, scheduler: dict[str, Any] | None = None,
-                 loss: str = "mse", atom_table: Tensor | None = None, frozen_convs: int = 0):
+                 loss: str = "mse", atom_table: Tensor | None = None, frozen_convs: int = 0,
+                 features: dict[str, Any] | None = None):
         super().__init__()
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")

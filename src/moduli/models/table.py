@@ -20,7 +20,7 @@ from moduli.core.schema import OPTIONAL_COLUMNS, PREDICTION_COLUMNS
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
 from moduli.graphs.universal import shared_featurizer
 from moduli.models.api import CrystalModel
-from moduli.models.ensemble import EnsembleModel, as_ensemble, check_moduli, modulus_columns
+from moduli.models.ensemble import EnsembleModel, as_ensemble, check_moduli, modulus_columns, row_values
 from moduli.models.registry import load_model
 
 # What predict.py and moduli.predict use when no model is given: the bundled ensembles.
@@ -94,6 +94,6 @@ def predict_table(structures: Sequence[Structure], ids: Sequence[str] | None = N
         columns = modulus_columns(ensembles, Batch.from_data_list([g for _, g in part]),
                                   [rows[i] for i, _ in part])
         for k, (i, _) in enumerate(part):
-            rows[i].update({name: float(values[k]) for name, values in columns.items()})
+            rows[i].update(row_values(columns, k))
     order = PREDICTION_COLUMNS + [c for c in OPTIONAL_COLUMNS if any(c in r for r in rows)] + ["rejected"]
     return pd.DataFrame(rows, columns=order)

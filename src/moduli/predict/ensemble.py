@@ -6,7 +6,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
-from moduli.models.ensemble import EnsembleModel, check_moduli, modulus_columns
+from moduli.models.ensemble import EnsembleModel, check_moduli, modulus_columns, row_values
 
 
 class EnsemblePredictor(pl.LightningModule):
@@ -31,5 +31,5 @@ class EnsemblePredictor(pl.LightningModule):
             columns = modulus_columns(self.ensembles, batch["graphs"], rows)
             for i, (row, seq) in enumerate(zip(rows, batch["seq"].tolist())):
                 row["seq"] = seq
-                row.update({k: float(v[i]) for k, v in columns.items()})
+                row.update(row_values(columns, i))
         return {"rows": rows, "rejected": batch["rejected"]}

@@ -69,8 +69,10 @@ def finalise(cfg, out: Path, shard_dir: Path, n_chunks: int, stream: ScreenedStr
     stream.screened_out.unlink()
     stages = stage_counts(stream.n_input, counts)
     summary = {"models": models, "rules": rules.describe(), "counts": stages,
-               "rejected_by_stage": dict(counts), "predicted": len(table), "chunks": n_chunks,
-               "seconds": round(seconds, 2)}
+               "rejected_by_stage": dict(counts), "predicted": len(table),
+               "outside_domain": int((table["in_domain"] == False).sum()) if len(table) else 0,  # noqa: E712
+               "domain_unknown": int(table["in_domain"].isna().sum()) if len(table) else 0,
+               "chunks": n_chunks, "seconds": round(seconds, 2)}
     if stages[-1][1] != len(table):
         raise RuntimeError(f"{stages[-1][1]} inputs passed every stage but {len(table)} rows were "
                            "written: shards are inconsistent")
@@ -79,6 +81,10 @@ def finalise(cfg, out: Path, shard_dir: Path, n_chunks: int, stream: ScreenedStr
     log.info("radioactive list: %s", ", ".join(rules.radioactive or []) or "(none)")
     log.info("%d predictions in %s (%.1f s, %.0f inputs/s)", len(table), out / "predictions.parquet",
              seconds, stream.n_input / max(seconds, 1e-9))
+    if summary["outside_domain"] or summary["domain_unknown"]:
+        log.warning("%d of %d predictions outside the models' training domain, %d with no domain "
+                    "recorded (kept; reasons in the domain_note column)", summary["outside_domain"],
+                    len(table), summary["domain_unknown"])
     if stream.n_input and not len(table):
         log.warning("0 predictions from %d inputs; rejected by stage: %s (reasons in %s)", stream.n_input,
                     ", ".join(f"{k} {v}" for k, v in counts.items()), out / "rejected.csv")

@@ -31,10 +31,16 @@ import yaml
 
 from moduli.analysis.folds import choose_mixture_weight, ensembles, gather, mixture_weights, mixtures
 from moduli.analysis.metrics import cross_fitted_calibration, fit_std_scale, mae, r2, std_calibration
+from hydra.utils import instantiate
+
 from moduli.core.atomic import atomic_write
-from moduli.core.assets import ASSETS, sha256_of
+from moduli.core.assets import ASSETS, default_cache_dir, sha256_of
+from moduli.core.config import trusted
 from moduli.core.schema import TARGETS
 from moduli.core.weighted import weighted_mean_std
+from moduli.graphs.atom_features import AtomFeatureTable
+from moduli.graphs.domain import TrainingDomain
+from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.api import read_checkpoint
 from moduli.models.registry import BUNDLED_DIR, CARD
 
@@ -65,6 +71,20 @@ def write_slim_checkpoint(source: Path, target: Path) -> str:
     checkpoint = read_checkpoint(source)
     atomic_write(target, lambda tmp: torch.save({k: checkpoint[k] for k in SLIM_KEYS}, tmp))
     return sha256_of(target)
+
+
+def training_domain(run: dict[str, Any], max_std: float) -> TrainingDomain:
+    """The domain of a member run's training data (train + val, as its prediction files list
+    them): elements and nearest-neighbour distances from the crystal graphs of those records."""
+    with trusted():
+        source = instantiate(run["config"]["data"]["source"])
+    records, _ = source()
+    seen = {i for split in ("train", "val") for i in _predictions(run["dir"], split).index}
+    featurizer = CrystalGraphFeaturizer(AtomFeatureTable.cgcnn(), cache_dir=default_cache_dir() / "graphs")
+    graphs, _ = featurizer.featurize([r for r in records if r.id in seen])
+    if len(graphs) != len(seen):
+        raise ValueError(f"{len(seen) - len(graphs)} training records of {run['dir']} have no graph now")
+    return TrainingDomain.from_graphs(graphs, max_std)
 
 
 def cross_validation(fold_dirs: list[Path], target: str, kinds: list[str]) -> dict[str, Any]:
@@ -145,6 +165,7 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
                         "val_mae": run["metrics"]["val/mae"], "run": str(run["dir"])})
     mean, raw_std = weighted_mean_std(stacked, weights)
     scale = fit_std_scale(truth, mean, raw_std)
+    domain = training_domain(runs[0], float(np.max(scale * raw_std)))
     source = first["data"]["source"]["_target_"].rsplit(".", 1)[-1]
     groups = [next(r["config"] for r in runs if r["config"]["task_name"] == s) for s in settings]
     cv = cross_validation([Path(d) for d in fold_dirs], target, [_kind(c) for c in groups]) if fold_dirs else None
@@ -184,6 +205,7 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
             "raw_std": std_calibration(truth, mean, raw_std),
             "scaled_std_cross_fitted": cross_fitted_calibration(truth, mean, raw_std)},
         "cross_validation": cv,
+        "domain": domain.as_dict(),
         "members": members,
         "command": command,
     }
@@ -227,6 +249,12 @@ def render_card(card: dict[str, Any]) -> str:
                   + (f", features {s['universal_features']}" if s["universal_features"] else "")
                   + (f", initialised from {s['init_from']}" if s["init_from"] else "")]
     lines += [f"- weights: {card['weights_note']}"]
+    if card.get("domain"):
+        domain = card["domain"]
+        lines += [f"- training domain: {len(domain['min_distance'])} elements (shortest nearest-neighbour "
+                  f"distance per element in card.json), calibrated std up to {domain['max_std']:.3f} "
+                  "log10 GPa on validation; predictions outside it are kept and flagged "
+                  "(`in_domain`, `domain_note`)"]
     if cv:
         lines += [f"- cross-validated accuracy of these settings ({cv['protocol'].split('), ')[-1]}, "
                   f"{len(cv['per_fold'])} folds): test MAE {cv['test_mae_mean']:.4f} ± {cv['test_mae_std']:.4f}, "

@@ -78,7 +78,8 @@ class NetworkFitter:
             net=self.net, featurization=datamodule.featurization.as_dict(),
             target=TARGETS[datamodule.target].describe(), normalizer=datamodule.normalizer().as_dict(),
             atom_table_shape=list(table.shape), optimizer=self.optimizer, scheduler=self.scheduler,
-            loss=self.loss, atom_table=torch.from_numpy(table), frozen_convs=self.freeze_convs)
+            loss=self.loss, atom_table=torch.from_numpy(table), frozen_convs=self.freeze_convs,
+            features=datamodule.feature_spec)
         if hasattr(module.model, "fit_inputs"):  # a head on per-structure features
             module.model.fit_inputs(torch.cat([g.u for g in datamodule.graphs["train"]]))
         if self.init_from:

@@ -1,0 +1,112 @@
+"""One crystal, one answer: every model kind, and the bundled models, give the same prediction for
+a crystal whatever cell, origin, orientation or atom order describes it.
+
+Each registered kind (``moduli.models.module.NETS``) is built untrained with a fixed seed: its
+weights are random, so any feature that depends on the cell (e.g. a sum over atoms) moves the
+prediction. A kind added to the registry is tested here without a new test.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from pymatgen.core import Lattice, Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+RTOL = 1e-4  # relative, on the modulus in GPa
+REAL_IDS = ["mp-10074", "mp-1007691", "mp-1038972"]  # GeSe2 (tetragonal), HfPt (orthorhombic), MgCd (trigonal)
+
+
+def silicon() -> Structure:
+    return Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.431), ["Si"], [[0, 0, 0]])
+
+
+def rotation(seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else -q
+
+
+def descriptions(structure: Structure) -> dict[str, Structure]:
+    """The same crystal as primitive and conventional cell, 2x2x2 and 3x3x3 supercells, rotated,
+    translated and with its sites permuted."""
+    primitive = structure.get_primitive_structure()
+    conventional = SpacegroupAnalyzer(primitive, symprec=0.01).get_conventional_standard_structure()
+    rotated = Structure(Lattice(primitive.lattice.matrix @ rotation(0).T), primitive.species,
+                        primitive.frac_coords)
+    translated = primitive.copy()
+    translated.translate_sites(range(len(translated)), [0.137, 0.291, 0.443], to_unit_cell=True)
+    order = np.random.default_rng(1).permutation(len(conventional))
+    permuted = Structure.from_sites([conventional[int(i)] for i in order])
+    return {"primitive": primitive, "conventional": conventional, "2x2x2": primitive * 2,
+            "3x3x3": primitive * 3, "rotated": rotated, "translated": translated, "permuted": permuted}
+
+
+@pytest.fixture(scope="module")
+def crystals(mp_records):
+    by_id = {r.id: r.structure for r in mp_records}
+    return {"Si": silicon(), **{i: by_id[i] for i in REAL_IDS}}
+
+
+def kind_names():
+    from moduli.models.module import NETS
+
+    return sorted(NETS)
+
+
+def untrained_model(kind: str, atom_table):
+    """A model of ``kind`` with random weights (seed 0), as prediction loads one."""
+    from moduli.core.normalizer import Normalizer
+    from moduli.graphs.featurizer import CrystalGraphFeaturizer
+    from moduli.models.api import CrystalModel
+    from moduli.models.module import build_net
+
+    featurization = CrystalGraphFeaturizer(atom_table).params
+    torch.manual_seed(0)
+    net = build_net({"kind": kind}, torch.from_numpy(atom_table.table), featurization.as_dict())
+    features = None
+    if getattr(net, "reads_features", False):
+        from moduli.graphs.universal import shared_featurizer
+
+        features = shared_featurizer().spec
+    return CrystalModel(net, Normalizer(1.5, 0.4), featurization,
+                        {"name": "log10_k_vrh", "units": "log10(GPa)"}, atom_table, features)
+
+
+def assert_one_answer(predict, structure: Structure, what: str) -> None:
+    cells = descriptions(structure)
+    values = dict(zip(cells, 10.0 ** np.asarray(predict(list(cells.values())), dtype=float)))
+    assert np.all(np.isfinite(list(values.values()))), f"{what}: {values}"
+    reference = values["primitive"]
+    off = {k: v / reference - 1 for k, v in values.items() if abs(v / reference - 1) > RTOL}
+    assert not off, f"{what}: relative change against the primitive cell {off}"
+
+
+@pytest.mark.parametrize("kind", kind_names())
+def test_every_model_kind_gives_one_answer_per_crystal(kind, crystals, atom_table):
+    model = untrained_model(kind, atom_table)
+    for name, structure in crystals.items():
+        assert_one_answer(model.predict, structure, f"{kind} on {name}")
+
+
+@pytest.mark.parametrize("name", ["mp-elastic-k", "mp-elastic-g"])
+def test_every_bundled_model_gives_one_answer_per_crystal(name, crystals):
+    import moduli
+
+    model = moduli.load_model(name)
+    for crystal, structure in crystals.items():
+        assert_one_answer(model.predict, structure, f"{name} on {crystal}")
+
+
+def test_moduli_predict_gives_silicon_one_answer_as_2_8_64_and_512_atoms():
+    import moduli
+
+    primitive = silicon().get_primitive_structure()
+    cells = [primitive, silicon(), silicon() * 2, silicon() * 4]
+    assert [len(c) for c in cells] == [2, 8, 64, 512]
+    table = moduli.predict(cells)
+    assert table["rejected"].isna().all()
+    for column in ("bulk_modulus_gpa", "shear_modulus_gpa", "debye_temperature_k", "poisson_ratio"):
+        values = table[column].to_numpy()
+        np.testing.assert_allclose(values, values[0], rtol=RTOL, err_msg=column)
+    assert table["in_domain"].tolist() == [True] * 4
