@@ -1,4 +1,5 @@
-"""CHGNet features: the vector's parts against CHGNet itself, the disk cache, bad structures."""
+"""CHGNet features: the vector's parts against CHGNet itself, the disk cache, bad structures,
+elements CHGNet has no embedding for."""
 import numpy as np
 import pytest
 
@@ -20,7 +21,9 @@ def test_the_vector_is_chgnets_crystal_and_pooled_atom_features(featurizer, samp
                                                     return_crystal_feas=True)
         atoms = np.asarray(direct["atom_fea"])
         assert atoms.shape == (len(structure), 64)
-        np.testing.assert_allclose(vector[:64], direct["crystal_fea"], rtol=1e-5, atol=1e-6)
+        # crystal_fea is CHGNet's sum over atoms: the vector holds it per atom (intensive)
+        np.testing.assert_allclose(vector[:64], np.asarray(direct["crystal_fea"]) / len(structure),
+                                   rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(vector[64:128], atoms.mean(axis=0), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(vector[256:320], atoms.max(axis=0), rtol=1e-5, atol=1e-6)
         assert vector[-1] == pytest.approx(float(direct["e"]), rel=1e-5)  # energy per atom
@@ -51,3 +54,20 @@ def test_structures_chgnet_cannot_read_are_rejected_and_the_rest_go_on(featurize
     reasons = {r.id: r.reason for r in rejections}
     assert {r.stage for r in rejections} == {"featurize"} and sorted(reasons) == ["bad-disordered", "bad-isolated"]
     assert "isolated atom" in reasons["bad-isolated"] and reasons["bad-disordered"].startswith("CHGNet features failed")
+
+
+def test_elements_chgnet_cannot_embed_are_rejected_by_name_before_the_network(featurizer, rocksalt,
+                                                                            monkeypatch):
+    from pymatgen.core import Lattice, Structure
+
+    curium = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.0), ["Cm", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    assert featurizer.max_z == 94
+    calls = []
+    original = featurizer.model.predict_structure
+    monkeypatch.setattr(featurizer.model, "predict_structure",
+                        lambda structures, **kw: calls.append(len(structures)) or original(structures, **kw))
+    vectors, rejections = featurizer.featurize([Record("Cm", curium), Record("NaCl", rocksalt)])
+    assert list(vectors) == ["NaCl"] and calls == [1]  # CHGNet never saw the curium structure
+    assert [(r.id, r.stage) for r in rejections] == [("Cm", "featurize")]
+    assert rejections[0].reason == ("element(s) Cm (Z 96) outside CHGNet's elements (Z 1-94), which the "
+                                    "CHGNet-feature head members read")

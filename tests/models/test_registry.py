@@ -68,6 +68,9 @@ def test_cards_match_their_files_and_the_recorded_runs(mp_records):
             assert sha256_of(BUNDLED_DIR / name / member["file"]) == member["sha256"]
             metrics = json.loads((REPO / member["run"] / "metrics.json").read_text())
             assert metrics["val/mae"] == member["val_mae"]
+        elements = {e.symbol for r in mp_records for e in r.structure.composition}
+        assert set(card["domain"]["min_distance"]) == elements  # train + val: every record
+        assert 0.5 < min(card["domain"]["min_distance"].values()) and 0 < card["domain"]["max_std"] < 1
         kinds = [s["kind"] for s in card["settings"]]
         for fold in card["cross_validation"]["per_fold"]:
             assert fold_test_mae([REPO / r for r in fold["runs"]], kinds, fold.get("weight")) == \
@@ -123,6 +126,8 @@ def test_a_bundle_built_from_runs_predicts_their_mean(tmp_path, member_runs, sam
     assert card["validation"]["ensemble_mae"] == pytest.approx(np.abs(error).mean(), rel=1e-9)
     assert ensemble.std_scale == pytest.approx(np.quantile(np.abs(error) / std, 0.6827), rel=1e-9)
     assert card["calibration"]["raw_std"]["within_1_sigma"] == pytest.approx(np.mean(np.abs(error) <= std))
+    assert card["domain"]["max_std"] == pytest.approx(np.max(ensemble.std_scale * std), rel=1e-6)
+    assert ensemble.domain.max_std == card["domain"]["max_std"]
     assert (tmp_path / "tiny-g" / "README.md").read_text().startswith("# tiny-g")
     # Slim members: no optimiser state, and they load with weights_only=True.
     slim = torch.load(tmp_path / "tiny-g" / "member-0.ckpt", weights_only=True)

@@ -84,9 +84,12 @@ class CrystalGraphFeaturizer:
             if len(species) != 1 or abs(species.num_atoms - 1) > 1e-8:
                 raise StructureRejected("partial occupancy (disordered structure)")
             z[i] = next(iter(species)).Z
-        unknown = sorted({structure[i].specie.symbol for i in np.flatnonzero(~self.atom_table.has(z))})
+        unknown = sorted({(int(z[i]), structure[i].specie.symbol) for i in np.flatnonzero(~self.atom_table.has(z))})
         if unknown:
-            raise StructureRejected(f"element(s) outside the atom feature table: {unknown}")
+            names = ", ".join(f"{symbol} (Z {number})" for number, symbol in unknown)
+            raise StructureRejected(f"element(s) {names} outside the atom feature table of the "
+                                    f"CGCNN graphs (it has {int(self.atom_table.known.sum())} elements), "
+                                    "which every member reads")
         return z
 
     def arrays(self, structure: Structure) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
