@@ -23,6 +23,8 @@ from pymatgen.core import Structure
 
 import moduli
 from moduli.analysis.metrics import mae, r2, std_calibration
+from moduli.analysis.report import markdown_table
+from moduli.analysis.statistics import domain_counts
 from moduli.data.sources import load_mp_elastic
 from moduli.core.cell import cell_description
 
@@ -87,6 +89,16 @@ def main() -> None:
             print(f"| {prop} | {subset} | {ok.sum()} | {mae(truth, predicted):.4f} | {r2(truth, predicted):.3f} | "
                   f"{mae(truth, original[prop][ok]):.4f} | {calibration['spearman_std_abs_error']:.3f} | "
                   f"{calibration['within_1_sigma']:.3f} | {calibration['within_2_sigma']:.3f} |")
+    if "in_domain" in table:  # bundles built from 2026-11-30 on record their training domain
+        print("\nBy the domain flag (`in_domain`):\n")
+        print("| modulus | in_domain | n | bundled MAE (log10 GPa) |\n| --- | --- | --- | --- |")
+        for prop, column, dft in (("bulk", "bulk_modulus_gpa", "k_vrh"), ("shear", "shear_modulus_gpa", "g_vrh")):
+            for flag in (True, False):
+                ok = (table["in_domain"] == flag).to_numpy()
+                truth = np.log10(data.loc[ok, dft].to_numpy())
+                predicted = np.log10(table.loc[ok, column].to_numpy())
+                print(f"| {prop} | {flag} | {ok.sum()} | {mae(truth, predicted) if ok.any() else float('nan'):.4f} |")
+        print("\n" + markdown_table(domain_counts(table[table["rejected"].isna()])))
 
 
 if __name__ == "__main__":

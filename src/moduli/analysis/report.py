@@ -168,12 +168,9 @@ def main(argv: list[str] | None = None) -> Path:
 
 def load_dataset(name: str, data_dir: str | None):
     """The records of a named training source (its rejections are not part of the statistics)."""
-    from moduli.data import sources
+    from moduli.data.sources import load_named
 
-    loaders = {"mp_elastic": sources.load_mp_elastic}
-    if name not in loaders:
-        raise ValueError(f"unknown dataset {name!r}; known: {sorted(loaders)}")
-    records, _ = loaders[name](data_dir)
+    records, _ = load_named(name, data_dir)
     return records
 
 

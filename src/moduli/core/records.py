@@ -30,6 +30,27 @@ class Rejection:
     stage: str = Stage.DATA
 
 
+class FirstOfId:
+    """The one rule for repeated ids, in training sources and prediction corpora alike: the first
+    entry of an id is used, every later one is rejected with a reason naming the entry used.
+
+    ``noun`` names the entries in reasons ("entry", "input"), ``where`` the file when it helps.
+    """
+
+    def __init__(self, noun: str = "entry", where: str = ""):
+        self.noun, self.where = noun, f" in {where}" if where else ""
+        self.first: dict[str, int] = {}
+
+    def repeat(self, entry_id: str, position: int) -> str | None:
+        """Why the entry at ``position`` (1-based) is a repeat of an earlier one, or None for the
+        first entry of its id (then remembered)."""
+        if entry_id in self.first:
+            return (f"repeated id{self.where}: {self.noun} {position} has the id of {self.noun} "
+                    f"{self.first[entry_id]}, the one used")
+        self.first[entry_id] = position
+        return None
+
+
 def write_rejections(rejections: list[Rejection], path: str | Path) -> Path:
     """Write ``rejected.csv`` (id, stage, reason) atomically; an empty list writes the header only."""
     def write(tmp: str) -> None:

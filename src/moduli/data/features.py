@@ -16,17 +16,15 @@ from moduli.data import sources
 from moduli.graphs.featurizer import structure_key
 from moduli.graphs.universal import CHGNetFeaturizer
 
-SOURCES = {"mp_elastic": sources.load_mp_elastic}
-
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="CHGNet features of a training source into the cache")
-    parser.add_argument("--source", choices=sorted(SOURCES), default="mp_elastic")
+    parser.add_argument("--source", choices=sorted(sources.NAMED_SOURCES), default="mp_elastic")
     parser.add_argument("--data-dir", default=None, help="data folder (default: MODULI_DATA_DIR)")
     parser.add_argument("--cache-dir", default=None, help="cache folder (default: MODULI_CACHE_DIR)")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
-    records, _ = SOURCES[args.source](args.data_dir)
+    records, _ = sources.load_named(args.source, args.data_dir)
     featurizer = CHGNetFeaturizer(args.cache_dir or default_cache_dir(), args.batch_size)
     cached = len(featurizer.cache.get_many(sorted({structure_key(r.structure) for r in records})))
     started = time.perf_counter()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from moduli.core.assets import ASSETS, fetch
-from moduli.core.records import Record, Rejection
+from moduli.core.records import FirstOfId, Record, Rejection
 from moduli.core.structures import (parse_structure, read_json, structure_from_file, table_rows,
                                     unreadable_reason)
 
@@ -59,13 +59,12 @@ def _record_from_moduli(mid: str, raw_structure: Any, moduli: dict[str, Any]) ->
 def _split(items: Iterable[Record | Rejection]) -> SourceResult:
     """Records sorted by id, and the rejections. Of entries sharing an id only the first is used
     and every later one is rejected, so no data point is silently replaced by another."""
-    records, rejections, first = [], [], {}
+    records, rejections, first = [], [], FirstOfId()
     for position, item in enumerate(items, start=1):
-        if item.id in first:
-            rejections.append(Rejection(item.id, f"repeated id: entry {position} has the id of entry "
-                                                 f"{first[item.id]}, the one used"))
+        repeat = first.repeat(item.id, position)
+        if repeat:
+            rejections.append(Rejection(item.id, repeat))
             continue
-        first[item.id] = position
         (records if isinstance(item, Record) else rejections).append(item)
     records.sort(key=lambda r: r.id)
     return records, rejections
@@ -75,15 +74,13 @@ def _first_per_id(rows: list[dict[str, Any]], column: str, source: str
                   ) -> tuple[dict[str, dict[str, Any]], list[Rejection]]:
     """Rows by id (the first of each id) and a rejection for every later row with a taken id."""
     kept: dict[str, dict[str, Any]] = {}
-    positions: dict[str, int] = {}
-    rejections = []
+    rejections, first = [], FirstOfId(where=source)
     for position, row in enumerate(rows, start=1):
-        mid = row[column]
-        if mid in kept:
-            rejections.append(Rejection(mid, f"repeated id in {source}: entry {position} has the "
-                                             f"id of entry {positions[mid]}, the one used"))
-            continue
-        kept[mid], positions[mid] = row, position
+        repeat = first.repeat(row[column], position)
+        if repeat:
+            rejections.append(Rejection(row[column], repeat))
+        else:
+            kept[row[column]] = row
     return kept, rejections
 
 
@@ -106,6 +103,20 @@ def load_mp_elastic(data_dir: str | Path | None = None) -> SourceResult:
                     {"K_VRH": row["bulk_modulus_vrh"], "G_VRH": row["shear_modulus_vrh"]})
     records, rejections = _split(_record_from_moduli(mid, s, m) for mid, (s, m) in raw.items())
     return records, newer_repeats + older_repeats + rejections
+
+
+# The training sources known by name (moduli.data.features, moduli-report --dataset, bundle cards):
+# name -> (loader taking a data dir, the asset names of its files).
+NAMED_SOURCES: dict[str, tuple[Callable[..., SourceResult], list[str]]] = {
+    "mp_elastic": (load_mp_elastic, ["mp_binary_elasticity_2025", "elastic_tensor_2015"]),
+}
+
+
+def load_named(name: str, data_dir: str | Path | None = None) -> SourceResult:
+    """Records and rejections of the training source called ``name`` (see :data:`NAMED_SOURCES`)."""
+    if name not in NAMED_SOURCES:
+        raise ValueError(f"unknown source {name!r}; known: {sorted(NAMED_SOURCES)}")
+    return NAMED_SOURCES[name][0](data_dir)
 
 
 MATBENCH_TARGETS = {"matbench_log_gvrh": ("log10(G_VRH)", "log10_g_vrh", "mb-log-gvrh"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,7 @@ class TrainingDomain:
                         "distance (Å) around each; max_std: the largest calibrated ensemble std "
                         "(log10 GPa) on the validation split"}
 
+    @cached_property
     def thresholds(self) -> np.ndarray:
         """Shortest training distance by atomic number; NaN for elements outside the domain."""
         table = np.full(N_Z, np.nan)
@@ -80,8 +82,7 @@ class TrainingDomain:
     def structure_notes(self, z: np.ndarray, nearest: np.ndarray) -> list[str]:
         """Why a structure (atomic numbers, nearest-neighbour distance per atom) lies outside the
         elements or distances of the training data; empty when it does not."""
-        table = self.thresholds()
-        limit = table[z]
+        limit = self.thresholds[z]
         notes = []
         unseen = sorted({int(x) for x in z[np.isnan(limit)]})
         if unseen:

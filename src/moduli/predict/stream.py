@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from moduli.core.records import FirstOfId
 from moduli.core.schema import Stage
 from moduli.predict.corpus import UNREADABLE, CorpusEntry
 from moduli.predict.screening import ScreenRules
@@ -38,14 +39,13 @@ class ScreenedStream:
         with open(self.screened_out, "w", newline="") as handle:
             rejected = csv.writer(handle)
             rejected.writerow(SCREENED_OUT_COLUMNS)
-            first_of_id: dict[str, int] = {}
+            first_of_id = FirstOfId("input")
             chunk: Chunk = []
             for seq, entry in enumerate(self.entries):
                 self.n_input += 1
                 if seq == 0:
                     self._warn_if_no_band_gap(entry)
                 failed = self._check(seq, entry, first_of_id)
-                first_of_id.setdefault(entry.id, seq)
                 if failed:
                     self.counts[failed[0]] += 1
                     rejected.writerow([seq, entry.id, *failed])
@@ -57,11 +57,11 @@ class ScreenedStream:
             if chunk:
                 yield chunk
 
-    def _check(self, seq: int, entry: CorpusEntry, first_of_id: dict[str, int]) -> tuple[str, str] | None:
+    def _check(self, seq: int, entry: CorpusEntry, first_of_id: FirstOfId) -> tuple[str, str] | None:
         """(stage, reason) for an input screened out while streaming, or None."""
-        if entry.id in first_of_id:
-            return (Stage.DUPLICATE, f"repeated id: input {seq + 1} has the id of input "
-                                     f"{first_of_id[entry.id] + 1}, the one used")
+        repeat = first_of_id.repeat(entry.id, seq + 1)
+        if repeat:
+            return Stage.DUPLICATE, repeat
         if UNREADABLE in entry.metadata:
             return Stage.PARSE, entry.metadata[UNREADABLE]
         return self.rules.check_metadata(entry.metadata)

@@ -38,14 +38,13 @@ from moduli.core.assets import ASSETS, default_cache_dir, sha256_of
 from moduli.core.config import trusted
 from moduli.core.schema import TARGETS
 from moduli.core.weighted import weighted_mean_std
+from moduli.data.sources import NAMED_SOURCES
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.domain import TrainingDomain
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.api import read_checkpoint
 from moduli.models.registry import BUNDLED_DIR, CARD
 
-# The files behind each data source, for the card (name -> asset names).
-SOURCE_ASSETS = {"mp_elastic": ["mp_binary_elasticity_2025", "elastic_tensor_2015"]}
 SLIM_KEYS = ("pytorch-lightning_version", "hyper_parameters", "state_dict", "epoch")
 
 
@@ -182,7 +181,7 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
         "target": TARGETS[target].describe(),
         "created": date or datetime.date.today().isoformat(), "moduli_version": version("moduli"),
         "data": {"source": source, "files": {ASSETS[a].filename: ASSETS[a].sha256
-                                             for a in SOURCE_ASSETS.get(source, [])},
+                                             for a in NAMED_SOURCES.get(source, (None, []))[1]},
                  "split": {"kind": "random", "fractions": first["data"]["fractions"],
                            "seed": first["data"]["seed"]},
                  "n_train": int(runs[0]["metrics"]["n/train"]), "n_val": int(runs[0]["metrics"]["n/val"]),
