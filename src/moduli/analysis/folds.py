@@ -27,6 +27,7 @@ import yaml
 from moduli.analysis.matbench_results import write_matbench_results
 from moduli.analysis.metrics import fit_std_scale, mae, r2, std_calibration
 from moduli.core.atomic import atomic_write
+from moduli.core.schema import net_kind
 from moduli.core.weighted import weighted_mean_std
 
 METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2"))  # columns use "_"
@@ -38,7 +39,7 @@ def run_record(run_dir: Path) -> dict:
     model = config["model"]
     # Baselines name their estimator; networks their kind (CGCNN configs before net.kind: none).
     name = (model["estimator"]["_target_"].rsplit(".", 1)[-1] if "estimator" in model
-            else model.get("net", {}).get("kind", "cgcnn"))
+            else net_kind(model.get("net")))
     return {"target": config["data"]["target"], "model": name, "setting": config.get("task_name", ""),
             "fold": config["data"]["fold"], "seed": config.get("seed"),
             "matbench_task": config["data"].get("matbench_task"),

@@ -46,6 +46,16 @@ def check_target(name: str) -> Target:
     return TARGETS[name]
 
 
+# A network config's kind (``model.net.kind``); configs and checkpoints from before kinds existed
+# name none and are CGCNN.
+DEFAULT_NET_KIND = "cgcnn"
+
+
+def net_kind(net: dict | None) -> str:
+    """The kind of network a ``model.net`` config (or a checkpoint's ``net``) describes."""
+    return (net or {}).get("kind", DEFAULT_NET_KIND)
+
+
 SPLITS = ("train", "val", "test")
 
 # predictions.parquet: always these columns, in this order; the optional ones when known.

@@ -17,7 +17,7 @@ from torch_geometric.data import Batch
 from torchmetrics import MeanAbsoluteError, MetricCollection, R2Score
 
 from moduli.core.normalizer import Normalizer
-from moduli.core.schema import SPLITS
+from moduli.core.schema import SPLITS, net_kind
 from moduli.models.cgcnn import BODY_PREFIXES, CGCNN
 from moduli.models.heads import FeatureMLP
 
@@ -122,7 +122,7 @@ def build_net(net: dict[str, Any], atom_table: Tensor, featurization: dict[str, 
     """The network ``net`` describes: ``kind`` cgcnn (default; the graph convolution network) or
     feature_mlp (a head on per-structure features), the other keys its sizes."""
     sizes = {k: v for k, v in net.items() if k != "kind"}
-    kind = net.get("kind", "cgcnn")
+    kind = net_kind(net)
     if kind not in NETS:
         raise ValueError(f"unknown net kind {kind!r}; choose from {sorted(NETS)}")
     if kind == "cgcnn":

@@ -36,7 +36,7 @@ from hydra.utils import instantiate
 from moduli.core.atomic import atomic_write
 from moduli.core.assets import ASSETS, default_cache_dir, sha256_of
 from moduli.core.config import trusted
-from moduli.core.schema import TARGETS
+from moduli.core.schema import TARGETS, net_kind
 from moduli.core.weighted import weighted_mean_std
 from moduli.data.sources import NAMED_SOURCES
 from moduli.graphs.atom_features import AtomFeatureTable
@@ -169,7 +169,7 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     groups = [next(r["config"] for r in runs if r["config"]["task_name"] == s) for s in settings]
     cv = cross_validation([Path(d) for d in fold_dirs], target, [_kind(c) for c in groups]) if fold_dirs else None
     source = source.removeprefix("load_")
-    parts = [f"{n} {KIND_NAMES[_kind(c)]} ({c['task_name']}{'' if len(settings) == 1 else f', weight {w:.2f}'})"
+    parts = [f"{n} {KIND_NAMES.get(_kind(c), _kind(c))} ({c['task_name']}{'' if len(settings) == 1 else f', weight {w:.2f}'})"
              for n, c, w in zip(counts, groups, (share, 1 - share))]
     summary = f"{TARGETS[target].quantity}, {target}: ensemble of {' + '.join(parts)} trained on {source}"
     if cv:
@@ -213,11 +213,12 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     return card
 
 
+# Readable names of the network kinds in cards (a kind not listed is named by its key).
 KIND_NAMES = {"cgcnn": "CGCNN", "feature_mlp": "CHGNet-feature heads"}
 
 
 def _kind(config: dict[str, Any]) -> str:
-    return config["model"]["net"].get("kind", "cgcnn")
+    return net_kind(config["model"]["net"])
 
 
 def _settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +243,7 @@ def render_card(card: dict[str, Any]) -> str:
              f"{data['n_rejected']} rejected; fingerprint `{data['fingerprint_sha256'][:16]}…`"]
     lines += [f"  - `{f}` sha256 `{s}`" for f, s in data["files"].items()]
     for s in card["settings"]:
-        lines += [f"- settings: `{s['experiment']}` ({KIND_NAMES[s['kind']]}): net {s['net']}, optimiser "
+        lines += [f"- settings: `{s['experiment']}` ({KIND_NAMES.get(s['kind'], s['kind'])}): net {s['net']}, optimiser "
                   f"{s['optimizer']}, scheduler {s['scheduler']}, loss {s['loss']}, batch {s['batch_size']}, "
                   f"{s['max_epochs']} epochs, best val epoch"
                   + (f", features {s['universal_features']}" if s["universal_features"] else "")

@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 from moduli.baselines.descriptors import describe_all
 from moduli.baselines.models import baseline_pipeline
 from moduli.core.config import trusted
-from moduli.core.schema import SPLITS, TARGETS
+from moduli.core.schema import SPLITS, TARGETS, net_kind
 from moduli.data.datamodule import CrystalGraphDataModule
 from moduli.models.api import load_checkpoint, read_checkpoint
 from moduli.models.module import CGCNNModule
@@ -68,7 +68,7 @@ class NetworkFitter:
 
     @property
     def name(self) -> str:
-        return self.net.get("kind", "cgcnn")
+        return net_kind(self.net)
 
     def module(self, datamodule: CrystalGraphDataModule) -> CGCNNModule:
         """A fresh LightningModule sized for the datamodule's atom table and target (its embedding
