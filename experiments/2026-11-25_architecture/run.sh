@@ -16,3 +16,6 @@ $py predict.py corpus=cif_dir corpus.path="$out/corpora/cif_dir" screen=none wri
 $py train.py data.fold=0 data.limit=300 trainer.max_epochs=3 data.batch_size=32 logger=csv \
   trainer.enable_progress_bar=false hydra.run.dir="$out/train_cgcnn"
 $py train.py model=rf data.fold=0 data.limit=300 logger=csv hydra.run.dir="$out/train_rf"
+# a CHGNet-feature head (added for the model-kind step, issue 18)
+$py train.py model=chgnet_mlp data.fold=0 data.limit=300 trainer.max_epochs=3 data.batch_size=32 \
+  logger=csv trainer.enable_progress_bar=false hydra.run.dir="$out/train_head"
