@@ -1,7 +1,7 @@
 """One crystal, one answer: every model kind, and the bundled models, give the same prediction for
 a crystal whatever cell, origin, orientation or atom order describes it.
 
-Each registered kind (``moduli.models.module.NETS``) is built untrained with a fixed seed: its
+Each registered kind (``moduli.models.kinds.KINDS``) is built untrained with a fixed seed: its
 weights are random, so any feature that depends on the cell (e.g. a sum over atoms) moves the
 prediction. A kind added to the registry is tested here without a new test.
 """
@@ -49,28 +49,25 @@ def crystals(mp_records):
 
 
 def kind_names():
-    from moduli.models.module import NETS
+    from moduli.models.kinds import KINDS
 
-    return sorted(NETS)
+    return sorted(KINDS)
 
 
-def untrained_model(kind: str, atom_table):
-    """A model of ``kind`` with random weights (seed 0), as prediction loads one."""
+def untrained_model(name: str, atom_table):
+    """A model of kind ``name`` with its default sizes and random weights (seed 0), as
+    prediction loads one."""
     from moduli.core.normalizer import Normalizer
     from moduli.graphs.featurizer import CrystalGraphFeaturizer
     from moduli.models.api import CrystalModel
-    from moduli.models.module import build_net
+    from moduli.models.kinds import kind_named
 
+    kind = kind_named(name)
     featurization = CrystalGraphFeaturizer(atom_table).params
     torch.manual_seed(0)
-    net = build_net({"kind": kind}, torch.from_numpy(atom_table.table), featurization.as_dict())
-    features = None
-    if getattr(net, "reads_features", False):
-        from moduli.graphs.universal import shared_featurizer
-
-        features = shared_featurizer().spec
-    return CrystalModel(net, Normalizer(1.5, 0.4), featurization,
-                        {"name": "log10_k_vrh", "units": "log10(GPa)"}, atom_table, features)
+    net = kind.build_network({}, torch.from_numpy(atom_table.table), featurization.as_dict())
+    return CrystalModel(net, Normalizer(1.5, 0.4), featurization, {"name": "log10_k_vrh", "units": "log10(GPa)"},
+                        atom_table, kind, kind.input_spec())
 
 
 def assert_one_answer(predict, structure: Structure, what: str) -> None:

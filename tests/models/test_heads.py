@@ -16,7 +16,7 @@ def head_run(tmp_path_factory, config):
     out = tmp_path_factory.mktemp("head")
     cfg = config("train", "model=chgnet_mlp", "data.fold=0", "data.limit=120", "trainer.max_epochs=3",
                  "logger=none", "trainer.enable_progress_bar=false", f"paths.output_dir={out}")
-    assert cfg.data.universal_features == "chgnet" and cfg.model.net.kind == "feature_mlp"
+    assert cfg.model.net.kind == "feature_mlp" and "universal_features" not in cfg.data
     train(cfg)
     return out
 
@@ -64,7 +64,8 @@ def test_a_mixed_ensemble_is_the_weighted_mean_of_its_kinds(head_run, training_r
     structures = sample_structures[:8]
     a, b = cgcnn.predict(structures), head.predict(structures)
     mixed = EnsembleModel([cgcnn, head], weights=[1, 3])
-    assert mixed.needs_features and not EnsembleModel([cgcnn]).needs_features
+    assert [k.name for k in mixed.kinds] == ["cgcnn", "feature_mlp"]
+    assert [k.name for k in EnsembleModel([cgcnn, cgcnn]).kinds] == ["cgcnn"]
     mean, std = mixed.predict(structures, return_std=True)
     np.testing.assert_allclose(mean, 0.25 * a + 0.75 * b, rtol=1e-10)
     np.testing.assert_allclose(std, np.sqrt(0.25 * (a - mean) ** 2 + 0.75 * (b - mean) ** 2), rtol=1e-8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import lightning.pytorch as pl
 import numpy as np
@@ -22,6 +22,13 @@ from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 
 log = logging.getLogger(__name__)
+
+
+class InputKind(Protocol):
+    """What the datamodule asks of a model kind (:class:`moduli.models.kinds.ModelKind`)."""
+
+    def add_inputs(self, graphs: list[Data], records: dict[str, Record],
+                   cache_dir: str | None = None) -> tuple[list[Data], list[Rejection]]: ...
 
 
 class EpochShuffleSampler(Sampler[int]):
@@ -54,7 +61,8 @@ class CrystalGraphDataModule(pl.LightningDataModule):
     recomputing them); ``seed`` fixes the random split and the validation share, ``shuffle_seed``
     (default: ``seed``) the order of training batches. Splits are made over the source's cleaned records (after ``limit``), before
     featurisation, so they do not depend on featurisation settings; records the featuriser
-    rejects are then left out of their split and reported in :attr:`rejections`.
+    rejects are then left out of their split and reported in :attr:`rejections`. The model's
+    kind, given by :meth:`use_inputs`, adds what else its networks read to each graph.
     """
 
     def __init__(self, source: Callable[[], SourceResult], target: str, limit: int | None = None,
@@ -62,8 +70,7 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  val_fraction: float = 0.1, matbench_task: str | None = None, seed: int = 42,
                  featurizer: dict[str, Any] | None = None, atom_features: str | None = None,
                  data_dir: str | None = None, cache_dir: str | None = None, batch_size: int = 128,
-                 num_workers: int = 0, shuffle_seed: int | None = None,
-                 universal_features: str | None = None):
+                 num_workers: int = 0, shuffle_seed: int | None = None):
         super().__init__()
         check_target(target)
         self.source, self.target, self.limit, self.data_dir = source, target, limit, data_dir
@@ -75,9 +82,8 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  else AtomFeatureTable.cgcnn(data_dir))
         graph_dir = Path(cache_dir) / "graphs" if cache_dir else None
         self.featurizer = CrystalGraphFeaturizer(table, cache_dir=graph_dir, **(featurizer or {}))
-        if universal_features not in (None, "chgnet"):
-            raise ValueError(f"unknown universal_features {universal_features!r}: use chgnet or null")
-        self.universal_features, self.cache_dir = universal_features, cache_dir
+        self.cache_dir = cache_dir
+        self.inputs: InputKind | None = None  # what adds the model's extra inputs (use_inputs)
         self.rejections: list[Rejection] = []
         self.split_ids: Split = {}
         self.graphs: dict[str, list[Data]] = {}
@@ -87,14 +93,11 @@ class CrystalGraphDataModule(pl.LightningDataModule):
     def featurization(self):
         return self.featurizer.params
 
-    @property
-    def feature_spec(self) -> dict[str, Any] | None:
-        """What the per-structure features are (foundation model, versions, definition), or None."""
-        if not self.universal_features:
-            return None
-        from moduli.graphs.universal import shared_featurizer
-
-        return dict(shared_featurizer(self.cache_dir).spec)
+    def use_inputs(self, kind: "InputKind") -> None:
+        """Let ``kind`` add the inputs its networks read beyond the crystal graph (before setup)."""
+        if self.graphs:
+            raise RuntimeError("use_inputs must come before setup")
+        self.inputs = kind
 
     def setup(self, stage: str | None = None) -> None:
         if self.graphs:
@@ -110,8 +113,8 @@ class CrystalGraphDataModule(pl.LightningDataModule):
             self.split_ids = fold_split(ids, self.fold, self.seed, self.val_fraction, folds)
         graphs, featurize_rejections = self.featurizer.featurize(records, self.target)
         self.records = {r.id: r for r in records}
-        if self.universal_features:
-            graphs, more = self._attach_universal_features(graphs)
+        if self.inputs is not None:
+            graphs, more = self.inputs.add_inputs(graphs, self.records, self.cache_dir)
             featurize_rejections += more
         self.rejections = rejections + featurize_rejections
         by_id = {g.id: g for g in graphs}
@@ -123,13 +126,6 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  len(featurize_rejections), sizes)
         if not self.graphs["train"] or not self.graphs["val"]:
             raise ValueError(f"empty train or validation split ({sizes}); use more records")
-
-    def _attach_universal_features(self, graphs: list[Data]) -> tuple[list[Data], list[Rejection]]:
-        """Give each graph its CHGNet feature vector as ``u`` (1 x N); a structure without one is
-        rejected (stage featurize)."""
-        from moduli.graphs.universal import attach_features, shared_featurizer
-
-        return attach_features(graphs, self.records, shared_featurizer(self.cache_dir))
 
     def normalizer(self) -> Normalizer:
         """Mean and std of the training targets (std floored so a constant target cannot divide by 0)."""

@@ -23,32 +23,26 @@ from moduli.core.records import Record, Rejection
 from moduli.core.errors import MissingInputError, UserInputError
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, Featurization
-from moduli.graphs.universal import attach_features, check_spec, shared_featurizer
-from moduli.models.cgcnn import CGCNN
 from moduli.models.convert import is_original_checkpoint, load_original
+from moduli.models.kinds import ModelKind, kind_named
 
 
 class CrystalModel:
     """A trained network with its normaliser, featurisation and target, ready to predict."""
 
-    def __init__(self, net: CGCNN, normalizer: Normalizer, featurization: Featurization,
-                 target: dict[str, str], atom_table: AtomFeatureTable,
+    def __init__(self, net: torch.nn.Module, normalizer: Normalizer, featurization: Featurization,
+                 target: dict[str, str], atom_table: AtomFeatureTable, kind: ModelKind,
                  features: dict[str, Any] | None = None):
         self.net = net.eval()
         self.normalizer = normalizer
         self.featurization = featurization
         self.target = target
-        self.features = features  # what per-structure features a head was trained on
-        if self.needs_features:
-            check_spec(features, shared_featurizer().spec)
+        self.kind = kind
+        self.features = features  # what extra inputs the network was trained on (kind's spec)
+        kind.check_input_spec(features)
         self.featurizer = CrystalGraphFeaturizer(atom_table, featurization.radius,
                                                  featurization.max_neighbors,
                                                  featurization.gaussian_step)
-
-    @property
-    def needs_features(self) -> bool:
-        """Whether the network reads per-structure CHGNet features (``graph.u``)."""
-        return getattr(self.net, "reads_features", False)
 
     @torch.no_grad()
     def predict_batch(self, batch: Batch) -> np.ndarray:
@@ -71,7 +65,7 @@ class CrystalModel:
         A structure the featuriser rejects (disorder, unknown element, overlapping atoms) gets
         NaN and a warning that names it and the reason.
         """
-        graphs, rejections = featurize_for_prediction(self.featurizer, structures, self.needs_features)
+        graphs, rejections = featurize_for_prediction(self.featurizer, structures, [self.kind])
         result = np.full(len(structures), np.nan, dtype=np.float64)
         if graphs:
             result[[int(g.id) for g in graphs]] = self.predict_graphs(
@@ -81,7 +75,7 @@ class CrystalModel:
 
     @classmethod
     def from_module(cls, module) -> "CrystalModel":
-        """The prediction model of a trained :class:`~moduli.models.module.CGCNNModule`."""
+        """The prediction model of a trained :class:`~moduli.models.module.CrystalModule`."""
         hp = module.hparams
         table = AtomFeatureTable.from_array(module.model.atom_table.cpu().numpy())
         featurization = Featurization(**hp.featurization)
@@ -89,18 +83,20 @@ class CrystalModel:
             raise ValueError("the checkpoint's atom feature table does not match the hash it records")
         features = hp.get("features")
         return cls(module.model, module.normalizer, featurization,
-                   dict(hp.target), table, dict(features) if features else None)
+                   dict(hp.target), table, module.kind, dict(features) if features else None)
 
 
 def featurize_for_prediction(featurizer: CrystalGraphFeaturizer, structures: Sequence[Structure],
-                             universal: bool = False) -> tuple[list[Data], list[Rejection]]:
-    """Graphs of ``structures`` whose ``id`` is the structure's position, and the rejections;
-    with ``universal``, each graph also carries its CHGNet feature vector."""
+                             kinds: Sequence[ModelKind]) -> tuple[list[Data], list[Rejection]]:
+    """Graphs of ``structures`` whose ``id`` is the structure's position, with the inputs every
+    kind in ``kinds`` adds, and the rejections."""
     records = [Record(str(i), s) for i, s in enumerate(structures)]
     graphs, rejections = featurizer.featurize(records)
-    if universal and graphs:
-        graphs, more = attach_features(graphs, {r.id: r for r in records}, shared_featurizer())
-        rejections += more
+    by_id = {r.id: r for r in records}
+    for kind in kinds:
+        if graphs:
+            graphs, more = kind.add_inputs(graphs, by_id)
+            rejections += more
     return graphs, rejections
 
 
@@ -148,11 +144,11 @@ def load_checkpoint(path: str | Path, data_dir: str | Path | None = None) -> Cry
         table = AtomFeatureTable.cgcnn(data_dir)
         net, normalizer, featurization = load_original(checkpoint, table, str(path))
         target = {"name": "log10_modulus", "units": "log10(GPa)"}
-        return CrystalModel(net, normalizer, featurization, target, table)
+        return CrystalModel(net, normalizer, featurization, target, table, kind_named("cgcnn"))
     if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
         raise UserInputError(f"{path} is neither a moduli checkpoint nor an original CGCNN one")
-    from moduli.models.module import CGCNNModule
+    from moduli.models.module import CrystalModule
 
-    module = CGCNNModule(**checkpoint["hyper_parameters"])
+    module = CrystalModule(**checkpoint["hyper_parameters"])
     module.load_state_dict(checkpoint["state_dict"])
     return CrystalModel.from_module(module)

@@ -45,9 +45,9 @@ class EnsembleModel:
         self.domain = TrainingDomain.from_dict(card["domain"]) if card and card.get("domain") else None
 
     @property
-    def needs_features(self) -> bool:
-        """Whether any member reads per-structure CHGNet features."""
-        return any(m.needs_features for m in self.members)
+    def kinds(self) -> list:
+        """The members' kinds, each once, in member order: each adds the inputs its networks read."""
+        return unique_kinds([self])
 
     def combine(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weighted mean and ``std_scale`` x weighted std over members of (members, n) values."""
@@ -78,7 +78,7 @@ class EnsembleModel:
         ``std_scale``. Structures the featuriser rejects get NaN and a warning naming them and
         the reason.
         """
-        graphs, rejections = featurize_for_prediction(self.featurizer, structures, self.needs_features)
+        graphs, rejections = featurize_for_prediction(self.featurizer, structures, self.kinds)
         per_member = np.full((len(self.members), len(structures)), np.nan)
         if graphs:
             rows = [int(g.id) for g in graphs]
@@ -89,6 +89,12 @@ class EnsembleModel:
         warn_rejected(rejections)
         mean, std = self.combine(per_member)
         return (mean, std) if return_std else mean
+
+
+def unique_kinds(ensembles) -> list:
+    """The kinds of the members of ``ensembles``, each once (by name), in member order."""
+    kinds = {m.kind.name: m.kind for e in ensembles for m in e.members}
+    return list(kinds.values())
 
 
 def as_ensemble(model: CrystalModel | EnsembleModel) -> EnsembleModel:
@@ -118,7 +124,7 @@ def modulus_columns(ensembles: dict[str, EnsembleModel], batch: Batch,
     ``cells`` holds each graph's ``density_g_cm3``, ``n_atoms`` and ``volume_a3`` (primitive cell).
     The value is 10 ** (weighted mean of the members' log10 predictions); the std is the
     members' weighted standard deviation in GPa times the ensemble's ``std_scale``. Graphs must
-    carry ``u`` (CHGNet features) when an ensemble :attr:`~EnsembleModel.needs_features`.
+    carry the inputs of every kind in the ensembles (:func:`unique_kinds`).
     """
     values: dict[str, np.ndarray] = {}
     log10_stds: dict[str, np.ndarray] = {}

@@ -16,8 +16,6 @@ from torch_geometric.data import Batch
 class FeatureMLP(nn.Module):
     """``u`` -> standardise -> ``n_layers`` x (Linear, SiLU, Dropout) -> Linear -> one number."""
 
-    reads_features = True  # needs graph.u: prediction from structures alone cannot feed it
-
     def __init__(self, atom_table: Tensor, n_features: int = 321, hidden: int = 256,
                  n_layers: int = 2, dropout: float = 0.1):
         super().__init__()
@@ -40,6 +38,6 @@ class FeatureMLP(nn.Module):
 
     def forward(self, batch: Batch) -> Tensor:
         if getattr(batch, "u", None) is None:
-            raise ValueError("this model reads per-structure features (graph.u): train and evaluate "
-                             "it with data.universal_features=chgnet")
+            raise ValueError("this model reads per-structure features (graph.u), which its kind "
+                             "(moduli.models.kinds.chgnet_head) adds to each graph")
         return self.mlp((batch.u - self.feature_mean) / self.feature_std).squeeze(-1)

@@ -1,4 +1,8 @@
-"""LightningModule around :class:`CGCNN`: normalised-target regression with MAE / R² per split.
+"""LightningModule for every model kind: normalised-target regression with MAE / R² per split.
+
+The network comes from its kind (:mod:`moduli.models.kinds`, named by ``net.kind``); what the
+module adds is the same for all: loss, optimiser, learning-rate schedules, metrics, the random
+state kept in checkpoints.
 
 Everything needed to rebuild and use the model is in its hyper-parameters as plain containers
 (network sizes, featurisation, target name and units, normaliser mean/std), so a checkpoint is
@@ -17,9 +21,8 @@ from torch_geometric.data import Batch
 from torchmetrics import MeanAbsoluteError, MetricCollection, R2Score
 
 from moduli.core.normalizer import Normalizer
-from moduli.core.schema import SPLITS, net_kind
-from moduli.models.cgcnn import BODY_PREFIXES, CGCNN
-from moduli.models.heads import FeatureMLP
+from moduli.core.schema import SPLITS
+from moduli.models.kinds import kind_of, network_sizes
 
 LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 
@@ -27,8 +30,9 @@ LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 RNG_KEY = "moduli_rng_states"  # the checkpoint entry holding the random state at the epoch's end
 
 
-class CGCNNModule(pl.LightningModule):
-    """Trains a CGCNN on ``(target - mean) / std``; metrics and predictions are in target units.
+class CrystalModule(pl.LightningModule):
+    """Trains a network of any kind on ``(target - mean) / std``; metrics and predictions are in
+    target units.
 
     ``features`` records what per-structure features a head reads (the featuriser's ``spec``:
     foundation model, package and weights version, definition), so that loading it beside other
@@ -44,9 +48,9 @@ class CGCNNModule(pl.LightningModule):
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")
         self.save_hyperparameters(ignore=["atom_table"])
         table = atom_table if atom_table is not None else torch.zeros(atom_table_shape)
-        self.model = build_net(net, table, featurization)
-        if frozen_convs:
-            freeze_convs(self.model, frozen_convs)
+        self.kind = kind_of(net)
+        self.model = self.kind.build_network(network_sizes(net), table, featurization)
+        self.kind.freeze(self.model, frozen_convs)
         self.normalizer = Normalizer.from_dict(normalizer)
         self.loss_fn = LOSSES[loss]
         self.metrics = torch.nn.ModuleDict({  # keys avoid nn.Module attribute names (train)
@@ -95,18 +99,14 @@ class CGCNNModule(pl.LightningModule):
 
     def configure_optimizers(self):
         """``optimizer``: ``name`` (adam, adamw), ``lr``, ``weight_decay`` and ``pretrained_lr_scale``
-        (the learning rate of the embedding and convolutions relative to the head, for networks
-        started from a pretrained one). ``scheduler``: see :func:`make_scheduler`."""
+        (the learning rate of pretrained layers relative to the rest, where the kind has such
+        layers: CGCNN's embedding and convolutions). ``scheduler``: see :func:`make_scheduler`."""
         settings = {"name": "adam", "lr": 1e-3, "weight_decay": 0.0, "pretrained_lr_scale": 1.0,
                     **(self.hparams.optimizer or {})}
         if settings["name"] not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {settings['name']!r}; choose from {sorted(OPTIMIZERS)}")
-        body = [p for n, p in self.model.named_parameters() if n.startswith(BODY_PREFIXES)]
-        head = [p for n, p in self.model.named_parameters() if not n.startswith(BODY_PREFIXES)]
-        groups = [{"params": [p for p in body if p.requires_grad],
-                   "lr": settings["lr"] * settings["pretrained_lr_scale"]},
-                  {"params": head, "lr": settings["lr"]}]
-        optimizer = OPTIMIZERS[settings["name"]]([g for g in groups if g["params"]], lr=settings["lr"],
+        groups = self.kind.parameter_groups(self.model, settings["lr"], settings["pretrained_lr_scale"])
+        optimizer = OPTIMIZERS[settings["name"]](groups, lr=settings["lr"],
                                                  weight_decay=settings["weight_decay"])
         if not self.hparams.scheduler:
             return optimizer
@@ -115,34 +115,6 @@ class CGCNNModule(pl.LightningModule):
 
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-NETS = {"cgcnn": CGCNN, "feature_mlp": FeatureMLP}
-
-
-def build_net(net: dict[str, Any], atom_table: Tensor, featurization: dict[str, Any]) -> torch.nn.Module:
-    """The network ``net`` describes: ``kind`` cgcnn (default; the graph convolution network) or
-    feature_mlp (a head on per-structure features), the other keys its sizes."""
-    sizes = {k: v for k, v in net.items() if k != "kind"}
-    kind = net_kind(net)
-    if kind not in NETS:
-        raise ValueError(f"unknown net kind {kind!r}; choose from {sorted(NETS)}")
-    if kind == "cgcnn":
-        return CGCNN(atom_table, radius=featurization["radius"],
-                     gaussian_step=featurization["gaussian_step"], **sizes)
-    return FeatureMLP(atom_table, **sizes)
-
-
-def freeze_convs(net: torch.nn.Module, count: int) -> None:
-    """Stop training the embedding and the first ``count`` convolutions (0: train everything).
-
-    Their BatchNorm statistics still follow the new data in training mode."""
-    if count > len(getattr(net, "convs", ())):
-        raise ValueError(f"cannot freeze {count} convolutions of {len(net.convs)}")
-    frozen = [net.embedding, *net.convs[:count]] if count else []
-    for layer in frozen:
-        for parameter in layer.parameters():
-            parameter.requires_grad_(False)
-
-
 def make_scheduler(optimizer, schedule: dict[str, Any], trainer) -> dict[str, Any]:
     """The learning-rate schedule ``{name: ...}``, as a Lightning ``lr_scheduler`` entry.
 

@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 from pymatgen.core import Structure
 from torch_geometric.data import Batch, Data
 
 from moduli.core.cell import cell_description
 from moduli.core.schema import OPTIONAL_COLUMNS, PREDICTION_COLUMNS
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
-from moduli.graphs.universal import shared_featurizer
 from moduli.models.api import CrystalModel
-from moduli.models.ensemble import EnsembleModel, as_ensemble, check_moduli, modulus_columns, row_values
+from moduli.models.ensemble import (EnsembleModel, as_ensemble, check_moduli, modulus_columns, row_values,
+                                    unique_kinds)
+from moduli.models.kinds import ModelKind
 from moduli.models.registry import load_model
 
 # What predict.py and moduli.predict use when no model is given: the bundled ensembles.
@@ -30,12 +30,12 @@ ModelLike = str | Path | CrystalModel | EnsembleModel
 
 
 def structure_row(structure: Structure, featurizer: CrystalGraphFeaturizer, symprec: float = 0.1,
-                  universal: bool = False) -> tuple[Data, dict[str, Any]]:
-    """(graph, cell columns) of one structure; raises for a structure that cannot be predicted.
-    With ``universal`` the graph also carries the structure's CHGNet feature vector ``u``."""
+                  kinds: Sequence[ModelKind] = ()) -> tuple[Data, dict[str, Any]]:
+    """(graph, cell columns) of one structure, the graph with the inputs each of ``kinds`` adds;
+    raises for a structure that cannot be predicted."""
     graph = featurizer.graph(structure)
-    if universal:
-        graph.u = torch.from_numpy(shared_featurizer().compute([structure])[0]).unsqueeze(0)
+    for kind in kinds:
+        kind.add_structure_inputs(graph, structure)
     return graph, cell_description(structure, symprec)
 
 
@@ -78,12 +78,12 @@ def predict_table(structures: Sequence[Structure], ids: Sequence[str] | None = N
         raise ValueError(f"{len(ids)} ids for {len(structures)} structures")
     ensembles = resolve_models(bulk, shear, data_dir)
     featurizer = next(iter(ensembles.values())).featurizer
-    universal = any(e.needs_features for e in ensembles.values())
+    kinds = unique_kinds(ensembles.values())
     rows: list[dict[str, Any]] = []
     good: list[tuple[int, Data]] = []
     for structure_id, structure in zip(ids, structures):
         try:
-            graph, cell = structure_row(structure, featurizer, symprec, universal)
+            graph, cell = structure_row(structure, featurizer, symprec, kinds)
         except Exception as err:  # noqa: BLE001 - a bad structure is a row with a reason
             rows.append({"id": structure_id, "rejected": featurize_reason(err)})
             continue

@@ -15,6 +15,7 @@ import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
+from moduli.models.ensemble import unique_kinds
 from moduli.predict.screening import ScreenRules
 from moduli.predict.stream import Chunk
 from moduli.predict.worker import ChunkDataset, collate
@@ -43,8 +44,8 @@ class ChunkRunner:
         if is_done(self.shard_dir, index):
             log.info("chunk %d: already done, skipped", index)
             return
-        universal = any(e.needs_features for e in self.module.ensembles.values())
-        loader = DataLoader(ChunkDataset(chunk, self.featurizer, self.rules, self.symprec, universal),
+        kinds = unique_kinds(self.module.ensembles.values())
+        loader = DataLoader(ChunkDataset(chunk, self.featurizer, self.rules, self.symprec, kinds),
                             batch_size=self.batch_size, num_workers=self.num_workers,
                             collate_fn=collate, shuffle=False)
         self.writer.start_chunk(index)

@@ -5,6 +5,7 @@ carried with the batch, so a broken file costs one line in ``rejected.csv``.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -14,6 +15,7 @@ from torch_geometric.data import Batch
 from moduli.core.schema import Stage
 from moduli.core.structures import read_payload, unreadable_reason
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
+from moduli.models.kinds import ModelKind
 from moduli.models.table import featurize_reason, structure_row
 from moduli.predict.corpus import CorpusEntry
 from moduli.predict.screening import ScreenRules
@@ -23,9 +25,9 @@ class ChunkDataset(Dataset):
     """One chunk of screened corpus entries, each turned into a graph or a rejection."""
 
     def __init__(self, entries: list[tuple[int, CorpusEntry]], featurizer: CrystalGraphFeaturizer,
-                 rules: ScreenRules, symprec: float = 0.1, universal: bool = False):
+                 rules: ScreenRules, symprec: float = 0.1, kinds: Sequence[ModelKind] = ()):
         self.entries, self.featurizer, self.rules, self.symprec = entries, featurizer, rules, symprec
-        self.universal = universal  # also CHGNet features (an ensemble has heads on them)
+        self.kinds = list(kinds)  # the model kinds whose inputs each graph carries
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -43,7 +45,7 @@ class ChunkDataset(Dataset):
             item["rejection"] = failed
             return item
         try:
-            item["graph"], cell = structure_row(structure, self.featurizer, self.symprec, self.universal)
+            item["graph"], cell = structure_row(structure, self.featurizer, self.symprec, self.kinds)
             item["row"] = {"id": entry.id, **cell}
         except Exception as err:  # noqa: BLE001 - any structure that cannot be predicted
             item["graph"], item["rejection"] = None, (Stage.FEATURIZE, featurize_reason(err))

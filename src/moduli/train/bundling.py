@@ -43,6 +43,7 @@ from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.domain import TrainingDomain
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.api import read_checkpoint
+from moduli.models.kinds import kind_named, kind_of
 from moduli.models.registry import BUNDLED_DIR, CARD
 
 SLIM_KEYS = ("pytorch-lightning_version", "hyper_parameters", "state_dict", "epoch")
@@ -166,11 +167,12 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     scale = fit_std_scale(truth, mean, raw_std)
     domain = training_domain(runs[0], float(np.max(scale * raw_std)))
     source = first["data"]["source"]["_target_"].rsplit(".", 1)[-1]
-    groups = [next(r["config"] for r in runs if r["config"]["task_name"] == s) for s in settings]
-    cv = cross_validation([Path(d) for d in fold_dirs], target, [_kind(c) for c in groups]) if fold_dirs else None
+    groups = [next(r for r in runs if r["config"]["task_name"] == s) for s in settings]
+    cv = (cross_validation([Path(d) for d in fold_dirs], target, [_kind(g["config"]) for g in groups])
+          if fold_dirs else None)
     source = source.removeprefix("load_")
-    parts = [f"{n} {KIND_NAMES.get(_kind(c), _kind(c))} ({c['task_name']}{'' if len(settings) == 1 else f', weight {w:.2f}'})"
-             for n, c, w in zip(counts, groups, (share, 1 - share))]
+    parts = [f"{n} {kind_of(g['config']['model']['net']).label} ({g['config']['task_name']}"
+             f"{'' if len(settings) == 1 else f', weight {w:.2f}'})" for n, g, w in zip(counts, groups, (share, 1 - share))]
     summary = f"{TARGETS[target].quantity}, {target}: ensemble of {' + '.join(parts)} trained on {source}"
     if cv:
         summary += (f"; {len(cv['per_fold'])}-fold test MAE of these settings "
@@ -188,7 +190,7 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
                  "n_rejected": int(runs[0]["metrics"].get("n/rejected", 0)),
                  "fingerprint_sha256": fingerprints.pop(),
                  "fingerprint_of": "sorted 'id,target' lines (log10 GPa, 6 decimals) of train + val"},
-        "settings": [_settings(c) for c in groups],
+        "settings": [_settings(g) for g in groups],
         "weights": [float(w) for w in weights],
         "weights_note": ("equal" if len(settings) == 1 else
                          f"{settings[0]}'s share {share:.2f} chosen on the validation MAE (0.05 grid), "
@@ -213,22 +215,21 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     return card
 
 
-# Readable names of the network kinds in cards (a kind not listed is named by its key).
-KIND_NAMES = {"cgcnn": "CGCNN", "feature_mlp": "CHGNet-feature heads"}
-
-
 def _kind(config: dict[str, Any]) -> str:
     return net_kind(config["model"]["net"])
 
 
-def _settings(config: dict[str, Any]) -> dict[str, Any]:
-    """What a card records of one setting's training configuration."""
+def _settings(run: dict[str, Any]) -> dict[str, Any]:
+    """What a card records of one setting's training configuration (from its first member run),
+    with the extra inputs its checkpoints record (``features``, e.g. the CHGNet version)."""
+    config = run["config"]
     model, data = config["model"], config["data"]
+    best = read_checkpoint(run["dir"] / run["metrics"]["best_checkpoint"])
     return {"experiment": config["task_name"], "kind": _kind(config), "net": model["net"],
             "optimizer": model["optimizer"], "scheduler": model["scheduler"], "loss": model["loss"],
             "init_from": model.get("init_from"), "batch_size": data["batch_size"],
             "max_epochs": config["trainer"]["max_epochs"], "featurizer": data["featurizer"],
-            "universal_features": data.get("universal_features"),
+            "features": best["hyper_parameters"].get("features"),
             "checkpoint": "lowest val/mae epoch of each member"}
 
 
@@ -243,10 +244,11 @@ def render_card(card: dict[str, Any]) -> str:
              f"{data['n_rejected']} rejected; fingerprint `{data['fingerprint_sha256'][:16]}…`"]
     lines += [f"  - `{f}` sha256 `{s}`" for f, s in data["files"].items()]
     for s in card["settings"]:
-        lines += [f"- settings: `{s['experiment']}` ({KIND_NAMES.get(s['kind'], s['kind'])}): net {s['net']}, optimiser "
+        features = s.get("features") or s.get("universal_features")  # cards before 2026-12: a name
+        lines += [f"- settings: `{s['experiment']}` ({kind_named(s['kind']).label}): net {s['net']}, optimiser "
                   f"{s['optimizer']}, scheduler {s['scheduler']}, loss {s['loss']}, batch {s['batch_size']}, "
                   f"{s['max_epochs']} epochs, best val epoch"
-                  + (f", features {s['universal_features']}" if s["universal_features"] else "")
+                  + (f", features {features}" if features else "")
                   + (f", initialised from {s['init_from']}" if s["init_from"] else "")]
     lines += [f"- weights: {card['weights_note']}"]
     if card.get("domain"):

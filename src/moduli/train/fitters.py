@@ -23,11 +23,11 @@ from omegaconf import DictConfig
 from moduli.baselines.descriptors import describe_all
 from moduli.baselines.models import baseline_pipeline
 from moduli.core.config import trusted
-from moduli.core.schema import SPLITS, TARGETS, net_kind
+from moduli.core.schema import SPLITS, TARGETS
 from moduli.data.datamodule import CrystalGraphDataModule
 from moduli.models.api import load_checkpoint, read_checkpoint
-from moduli.models.module import CGCNNModule
-from moduli.models.transfer import init_from_pretrained
+from moduli.models.kinds import kind_of
+from moduli.models.module import CrystalModule
 from moduli.train.outputs import SplitResults
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Fitted:
 
 
 class NetworkFitter:
-    """A network (CGCNN, or a head on per-structure features: ``net.kind``) trained with
+    """A network of any kind (``net.kind``: CGCNN, a head on per-structure features) trained with
     Lightning on the normalised target; predictions of its best-validation checkpoint.
 
     A ``checkpoints/last.ckpt`` left in the run dir by an earlier, interrupted run of the same
@@ -65,26 +65,31 @@ class NetworkFitter:
                  init_from: str | None = None, freeze_convs: int = 0):
         self.net, self.optimizer, self.scheduler, self.loss = dict(net), optimizer, scheduler, loss
         self.init_from, self.freeze_convs = init_from, freeze_convs
+        self.kind = kind_of(self.net)
 
     @property
     def name(self) -> str:
-        return net_kind(self.net)
+        return self.kind.name
 
-    def module(self, datamodule: CrystalGraphDataModule) -> CGCNNModule:
-        """A fresh LightningModule sized for the datamodule's atom table and target (its embedding
-        and convolutions copied from ``init_from`` when given)."""
+    def prepare(self, datamodule: CrystalGraphDataModule) -> None:
+        """Before the data is set up: the kind adds the inputs its networks read."""
+        datamodule.use_inputs(self.kind)
+
+    def module(self, datamodule: CrystalGraphDataModule) -> CrystalModule:
+        """A fresh LightningModule sized for the datamodule's atom table and target, its inputs'
+        standardisation fitted on the training split (pretrained layers copied from
+        ``init_from`` when given)."""
         table = datamodule.featurizer.atom_table.table
-        module = CGCNNModule(
+        module = CrystalModule(
             net=self.net, featurization=datamodule.featurization.as_dict(),
             target=TARGETS[datamodule.target].describe(), normalizer=datamodule.normalizer().as_dict(),
             atom_table_shape=list(table.shape), optimizer=self.optimizer, scheduler=self.scheduler,
             loss=self.loss, atom_table=torch.from_numpy(table), frozen_convs=self.freeze_convs,
-            features=datamodule.feature_spec)
-        if hasattr(module.model, "fit_inputs"):  # a head on per-structure features
-            module.model.fit_inputs(torch.cat([g.u for g in datamodule.graphs["train"]]))
+            features=self.kind.input_spec(datamodule.cache_dir))
+        self.kind.prepare(module.model, datamodule.graphs["train"])
         if self.init_from:
-            copied = init_from_pretrained(module.model, self.init_from, datamodule.data_dir)
-            log.info("model.init_from=%s: %d tensors of the embedding and convolutions copied",
+            copied = self.kind.initialise(module.model, self.init_from, datamodule.data_dir)
+            log.info("model.init_from=%s: %d tensors of the pretrained network copied",
                      self.init_from, len(copied))
         return module
 
@@ -122,6 +127,9 @@ class BaselineFitter:
 
     def __init__(self, estimator: Any):
         self.pipeline = baseline_pipeline(estimator)
+
+    def prepare(self, datamodule: CrystalGraphDataModule) -> None:
+        """Nothing to add: the descriptors come from the records."""
 
     def fit(self, datamodule: CrystalGraphDataModule, run: RunContext | None = None) -> Fitted:
         data = {}

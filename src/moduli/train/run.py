@@ -62,6 +62,7 @@ def train(cfg: DictConfig) -> float:
         loggers = [instantiate(c, **resumable_wandb(c, out))
                    for c in (cfg.get("logger") or {}).values() if "_target_" in c]
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+    model.prepare(datamodule)
     datamodule.setup("fit")
     if writer:
         write_rejections(datamodule.rejections, out / "rejected.csv")

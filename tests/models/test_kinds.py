@@ -1,0 +1,78 @@
+"""Model kinds: every recorded checkpoint loads through the registry, and a new kind trains and
+predicts through the generic code once it is registered (no other file names it)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch_geometric.nn import global_mean_pool
+
+import moduli
+from moduli.models.kinds import KINDS, ModelKind
+from moduli.models.registry import BUNDLED_DIR
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def recorded_checkpoints() -> list[Path]:
+    """The bundled members and the checkpoints kept in experiments/ (runs of earlier versions)."""
+    return sorted(BUNDLED_DIR.glob("*/*.ckpt")) + sorted((REPO / "experiments").glob("**/*.ckpt"))
+
+
+def test_every_recorded_checkpoint_loads_as_a_registered_kind():
+    found = {}
+    for path in recorded_checkpoints():
+        model = moduli.load_model(path)
+        assert model.kind is KINDS[model.kind.name], path
+        found.setdefault(model.kind.name, path)
+    assert set(found) == set(KINDS)  # each registered kind has a recorded checkpoint
+
+
+class MeanAtomMLP(nn.Module):
+    """A deliberately small network: an MLP on the mean of the atoms' feature vectors."""
+
+    def __init__(self, atom_table: torch.Tensor, hidden: int = 16):
+        super().__init__()
+        self.register_buffer("atom_table", torch.as_tensor(atom_table, dtype=torch.float32))
+        self.mlp = nn.Sequential(nn.Linear(self.atom_table.shape[1], hidden), nn.SiLU(), nn.Linear(hidden, 1))
+
+    def forward(self, batch):
+        return self.mlp(global_mean_pool(self.atom_table[batch.z], batch.batch)).squeeze(-1)
+
+
+class MeanAtomKind(ModelKind):
+    name = "mean_atom"
+    label = "mean-atom MLPs"
+
+    def build_network(self, sizes, atom_table, featurization):
+        return MeanAtomMLP(atom_table, **sizes)
+
+
+def test_a_new_kind_trains_and_predicts_through_the_generic_code(monkeypatch, tmp_path, config,
+                                                                 sample_structures):
+    import json
+
+    from moduli.train.run import train
+
+    monkeypatch.setitem(KINDS, "mean_atom", MeanAtomKind())
+    out = tmp_path / "run"
+    train(config("train", "~model.net", "+model.net={kind:mean_atom,hidden:8}", "data.fold=0",
+                 "data.limit=80", "trainer.max_epochs=2", "logger=none",
+                 "trainer.enable_progress_bar=false", f"paths.output_dir={out}"))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert np.isfinite(metrics["test/mae"])
+    model = moduli.load_model(out / metrics["best_checkpoint"])
+    assert model.kind.name == "mean_atom" and isinstance(model.net, MeanAtomMLP)
+    predicted = model.predict(sample_structures[:5])
+    atoms = [model.net.atom_table[torch.tensor(s.atomic_numbers)].mean(0) for s in sample_structures[:5]]
+    with torch.no_grad():
+        expected = model.normalizer.decode(model.net.mlp(torch.stack(atoms)).squeeze(-1).double().numpy())
+    np.testing.assert_allclose(predicted, expected, rtol=1e-5)
+
+
+def test_an_unknown_kind_is_a_clear_error():
+    from moduli.models.kinds import kind_of
+
+    with pytest.raises(ValueError, match="unknown model kind 'gnome'; choose from"):
+        kind_of({"kind": "gnome"})
