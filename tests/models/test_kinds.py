@@ -76,3 +76,28 @@ def test_an_unknown_kind_is_a_clear_error():
 
     with pytest.raises(ValueError, match="unknown model kind 'gnome'; choose from"):
         kind_of({"kind": "gnome"})
+
+
+def test_the_registry_finds_every_kind_defined_in_the_kinds_package():
+    """A kind is registered by being defined in a module of moduli.models.kinds (a new file
+    there is all it takes); kinds defined elsewhere, like the test kind above, are not."""
+    from moduli.models import kinds
+
+    assert set(kinds._discover()) == set(KINDS) == {"cgcnn", "feature_mlp"}
+    made = []
+
+    def define(cls_name: str, module: str) -> type:
+        made.append(type(cls_name, (ModelKind,), {"name": "probe", "label": "probes",
+                                                  "__module__": f"moduli.models.kinds.{module}"}))
+        return made[-1]
+
+    try:
+        define("ProbeKind", "probe")
+        assert set(kinds._discover()) == {"cgcnn", "feature_mlp", "probe"}
+        define("TwinKind", "twin")
+        with pytest.raises(RuntimeError, match="two model kinds named 'probe'"):
+            kinds._discover()
+    finally:
+        for cls in made:  # out of the package again, so later discoveries do not see them
+            cls.__module__ = __name__
+    assert set(kinds._discover()) == {"cgcnn", "feature_mlp"}
