@@ -59,6 +59,23 @@ def test_structures_json_rejects_bad_rows_with_reasons(tmp_path, rocksalt):
     assert "non-positive" in reasons["zero"] and reasons["broken"] == "unreadable structure: no sites"
 
 
+def test_structures_json_lines_are_read_as_prediction_corpora_read_them(tmp_path, rocksalt):
+    """The same rows as JSON Lines (the format corpora stream): same records; a cut-off line is
+    rejected as line-N, as predict.py rejects it."""
+    from moduli.predict.corpus import read_structures_json
+
+    lines = [json.dumps({"material_id": m, "structure": rocksalt.as_dict(), "G_VRH": g})
+             for m, g in (("a", 10.0), ("b", 20.0))]
+    path = tmp_path / "s.jsonl"
+    path.write_text("\n".join(lines + [lines[0][:40]]) + "\n")
+    records, rejections = load_structures_json(path, "log10_g_vrh", "G_VRH")
+    assert [r.id for r in records] == ["a", "b"] and records[1].targets["log10_g_vrh"] == pytest.approx(math.log10(20))
+    assert [(r.id, r.reason.split(" (")[0]) for r in rejections] == [("line-3", "unreadable JSON on line 3")]
+    entries = list(read_structures_json(path, band_gap_column=None))
+    assert [e.id for e in entries] == ["a", "b", "line-3"]
+    assert entries[2].metadata["unreadable"] == rejections[0].reason
+
+
 def test_matbench_offline_without_file_fails_fast_naming_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv(assets.DATA_DIR_ENV, str(tmp_path / "empty"))
     monkeypatch.setenv(assets.CACHE_DIR_ENV, str(tmp_path / "cache"))

@@ -79,6 +79,21 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str, str | None]]:
                 yield n, None, line, f"unreadable JSON on line {n} ({err.msg}, column {err.colno})"
 
 
+def table_file_rows(path: str | Path) -> Iterator[tuple[int, Any, str | None, str | None]]:
+    """The rows of a JSON table file, the one reader that training sources and prediction corpora
+    share: (row number from 1, row, raw line, problem).
+
+    ``.jsonl`` (gzipped or not): one object per line, streamed so memory stays flat; the raw line
+    comes along, and a line that is no valid JSON has row None and the problem in words (its
+    number is the line's). Otherwise a whole JSON table (:func:`table_rows`), raw line None.
+    """
+    if ".jsonl" in Path(path).name:
+        yield from json_lines(path)
+        return
+    for n, row in enumerate(table_rows(read_json(path)), start=1):
+        yield n, row, None, None
+
+
 def is_structure_file(name: str) -> bool:
     """Whether a file name is read as a structure (CIF, ``.vasp``, ``.poscar``, POSCAR*, CONTCAR*)."""
     name = name.lower()

@@ -15,8 +15,8 @@ from typing import Any
 
 from moduli.core.assets import ASSETS, fetch
 from moduli.core.records import FirstOfId, Record, Rejection
-from moduli.core.structures import (parse_structure, read_json, structure_from_file, table_rows,
-                                    unreadable_reason)
+from moduli.core.structures import (parse_structure, read_json, structure_from_file, table_file_rows,
+                                    table_rows, unreadable_reason)
 
 SourceResult = tuple[list[Record], list[Rejection]]
 
@@ -163,10 +163,12 @@ TRANSFORMS: dict[str, Callable[[float], float]] = {"none": float, "log10": math.
 def load_structures_json(path: str | Path, target: str, target_column: str,
                          transform: str = "log10", id_column: str = "material_id",
                          structure_column: str = "structure") -> SourceResult:
-    """Any JSON table of structures (list of dicts or pandas split/columns) with a target column.
+    """Any JSON table of structures (list of dicts or pandas split/columns, or JSON Lines) with a
+    target column, read as prediction corpora are (:func:`~moduli.core.structures.table_file_rows`).
 
     ``transform='log10'`` takes the column as a modulus in GPa (it must be finite and > 0);
-    ``'none'`` takes it as already in the target's units.
+    ``'none'`` takes it as already in the target's units. A JSON Lines line that is no valid JSON
+    is rejected as ``line-N``.
     """
     convert = TRANSFORMS[transform]
 
@@ -183,4 +185,5 @@ def load_structures_json(path: str | Path, target: str, target_column: str,
             return Rejection(mid, unreadable_reason(err))
         return Record(mid, structure, {target: convert(value)})
 
-    return _split(one(row) for row in table_rows(read_json(path)))
+    return _split(Rejection(f"line-{n}", problem) if problem else one(row)
+                  for n, row, _, problem in table_file_rows(path))

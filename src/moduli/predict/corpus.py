@@ -22,8 +22,7 @@ from typing import Any
 from moduli.core.atomic import atomic_write
 from moduli.core.errors import MissingInputError, UserInputError
 from moduli.predict.screening import element_list
-from moduli.core.structures import (STRUCTURE_SUFFIXES, is_structure_file, json_lines, read_json,
-                                    table_rows)
+from moduli.core.structures import STRUCTURE_SUFFIXES, is_structure_file, table_file_rows
 
 # Metadata key of an entry that could not be read at all (its value is the reason); such an
 # entry is rejected at stage ``parse`` before any screening.
@@ -80,13 +79,10 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
                              "a folder (a folder of CIF / POSCAR files: corpus=cif_dir)")
     if not Path(path).is_file():
         raise MissingInputError(f"corpus file {path} does not exist")
-    streamed = ".jsonl" in Path(path).name
-    rows = _json_lines(path) if streamed else ((row, None) for row in table_rows(read_json(path)))
     checked = False
-    for n, (row, line) in enumerate(rows):
-        if UNREADABLE in row:
-            yield CorpusEntry(row[UNREADABLE][0], ("unreadable", row[UNREADABLE][1]),
-                              {UNREADABLE: row[UNREADABLE][1]})
+    for n, (number, row, line, problem) in enumerate(table_file_rows(path)):
+        if problem is not None:
+            yield CorpusEntry(f"line-{number}", ("unreadable", problem), {UNREADABLE: problem})
             continue
         if not checked:
             checked = True
@@ -111,13 +107,6 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
             if column in row:
                 metadata["energy_above_hull_ev_atom"] = _finite_or_none(row[column])
         yield CorpusEntry(mid, payload, metadata)
-
-
-def _json_lines(path: str | Path) -> Iterator[tuple[dict[str, Any], str]]:
-    """(parsed object, raw line) per non-empty line; an invalid line yields
-    ``{UNREADABLE: (id "line-N", reason)}``."""
-    for n, row, line, problem in json_lines(path):
-        yield (row, line) if problem is None else ({UNREADABLE: (f"line-{n}", problem)}, line)
 
 
 GNOME_COLUMNS = {"Bandgap": "band_gap_ev", "Decomposition Energy Per Atom": "decomposition_energy_ev_atom",
