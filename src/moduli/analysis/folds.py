@@ -33,13 +33,18 @@ from moduli.core.weighted import weighted_mean_std
 METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2"))  # columns use "_"
 
 
+def run_kind(config: dict, metrics: dict) -> str:
+    """The model kind of a network's run: ``metrics.json`` names it (runs from 2026-11-30 on);
+    earlier runs name it in ``model.net.kind`` (CGCNN configs before kinds: in neither)."""
+    return metrics.get("kind") or net_kind(config["model"].get("net"))
+
+
 def run_record(run_dir: Path) -> dict:
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
     model = config["model"]
-    # Baselines name their estimator; networks their kind (CGCNN configs before net.kind: none).
     name = (model["estimator"]["_target_"].rsplit(".", 1)[-1] if "estimator" in model
-            else net_kind(model.get("net")))
+            else run_kind(config, metrics))
     return {"target": config["data"]["target"], "model": name, "setting": config.get("task_name", ""),
             "fold": config["data"]["fold"], "seed": config.get("seed"),
             "matbench_task": config["data"].get("matbench_task"),

@@ -1,6 +1,7 @@
 """LightningModule for every model kind: normalised-target regression with MAE / R² per split.
 
-The network comes from its kind (:mod:`moduli.models.kinds`, named by ``net.kind``); what the
+The network comes from its kind (:mod:`moduli.models.kinds`, named by the checkpoint's
+``net.kind``); what the
 module adds is the same for all: loss, optimiser, learning-rate schedules, metrics, the random
 state kept in checkpoints.
 

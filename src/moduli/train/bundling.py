@@ -29,21 +29,22 @@ import pandas as pd
 import torch
 import yaml
 
-from moduli.analysis.folds import choose_mixture_weight, ensembles, gather, mixture_weights, mixtures
+from moduli.analysis.folds import (choose_mixture_weight, ensembles, gather, mixture_weights, mixtures,
+                                   run_kind)
 from moduli.analysis.metrics import cross_fitted_calibration, fit_std_scale, mae, r2, std_calibration
 from hydra.utils import instantiate
 
 from moduli.core.atomic import atomic_write
 from moduli.core.assets import ASSETS, default_cache_dir, sha256_of
 from moduli.core.config import trusted
-from moduli.core.schema import TARGETS, net_kind
+from moduli.core.schema import TARGETS
 from moduli.core.weighted import weighted_mean_std
 from moduli.data.sources import NAMED_SOURCES
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.domain import TrainingDomain
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.api import read_checkpoint
-from moduli.models.kinds import kind_named, kind_of
+from moduli.models.kinds import kind_named
 from moduli.models.registry import BUNDLED_DIR, CARD
 
 SLIM_KEYS = ("pytorch-lightning_version", "hyper_parameters", "state_dict", "epoch")
@@ -168,10 +169,10 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     domain = training_domain(runs[0], float(np.max(scale * raw_std)))
     source = first["data"]["source"]["_target_"].rsplit(".", 1)[-1]
     groups = [next(r for r in runs if r["config"]["task_name"] == s) for s in settings]
-    cv = (cross_validation([Path(d) for d in fold_dirs], target, [_kind(g["config"]) for g in groups])
+    cv = (cross_validation([Path(d) for d in fold_dirs], target, [_kind(g) for g in groups])
           if fold_dirs else None)
     source = source.removeprefix("load_")
-    parts = [f"{n} {kind_of(g['config']['model']['net']).label} ({g['config']['task_name']}"
+    parts = [f"{n} {kind_named(_kind(g)).label} ({g['config']['task_name']}"
              f"{'' if len(settings) == 1 else f', weight {w:.2f}'})" for n, g, w in zip(counts, groups, (share, 1 - share))]
     summary = f"{TARGETS[target].quantity}, {target}: ensemble of {' + '.join(parts)} trained on {source}"
     if cv:
@@ -215,8 +216,8 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     return card
 
 
-def _kind(config: dict[str, Any]) -> str:
-    return net_kind(config["model"]["net"])
+def _kind(run: dict[str, Any]) -> str:
+    return run_kind(run["config"], run["metrics"])
 
 
 def _settings(run: dict[str, Any]) -> dict[str, Any]:
@@ -225,7 +226,7 @@ def _settings(run: dict[str, Any]) -> dict[str, Any]:
     config = run["config"]
     model, data = config["model"], config["data"]
     best = read_checkpoint(run["dir"] / run["metrics"]["best_checkpoint"])
-    return {"experiment": config["task_name"], "kind": _kind(config), "net": model["net"],
+    return {"experiment": config["task_name"], "kind": _kind(run), "net": model["net"],
             "optimizer": model["optimizer"], "scheduler": model["scheduler"], "loss": model["loss"],
             "init_from": model.get("init_from"), "batch_size": data["batch_size"],
             "max_epochs": config["trainer"]["max_epochs"], "featurizer": data["featurizer"],

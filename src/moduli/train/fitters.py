@@ -23,10 +23,11 @@ from omegaconf import DictConfig
 from moduli.baselines.descriptors import describe_all
 from moduli.baselines.models import baseline_pipeline
 from moduli.core.config import trusted
+from moduli.core.errors import UserInputError
 from moduli.core.schema import SPLITS, TARGETS
 from moduli.data.datamodule import CrystalGraphDataModule
 from moduli.models.api import load_checkpoint, read_checkpoint
-from moduli.models.kinds import kind_of
+from moduli.models.kinds import ModelKind
 from moduli.models.module import CrystalModule
 from moduli.train.outputs import SplitResults
 
@@ -52,7 +53,8 @@ class Fitted:
 
 
 class NetworkFitter:
-    """A network of any kind (``net.kind``: CGCNN, a head on per-structure features) trained with
+    """A network of any kind (``kind``, a :class:`~moduli.models.kinds.ModelKind` that the config
+    names by ``_target_``: CGCNN, a head on per-structure features) trained with
     Lightning on the normalised target; predictions of its best-validation checkpoint.
 
     A ``checkpoints/last.ckpt`` left in the run dir by an earlier, interrupted run of the same
@@ -60,12 +62,16 @@ class NetworkFitter:
     Every checkpoint is loaded with ``weights_only=True``.
     """
 
-    def __init__(self, net: dict[str, int], optimizer: dict[str, Any] | None = None,
+    def __init__(self, kind: ModelKind, net: dict[str, Any], optimizer: dict[str, Any] | None = None,
                  scheduler: dict[str, Any] | None = None, loss: str = "mse",
                  init_from: str | None = None, freeze_convs: int = 0):
-        self.net, self.optimizer, self.scheduler, self.loss = dict(net), optimizer, scheduler, loss
+        if "kind" in net:
+            raise UserInputError(f"model.net.kind={net['kind']!r}: the kind is chosen by "
+                                 "model.kind._target_ (a class of moduli.models.kinds)")
+        # Checkpoints and fold tables name the kind inside the network settings, as always.
+        self.kind, self.net = kind, {"kind": kind.name, **net}
+        self.optimizer, self.scheduler, self.loss = optimizer, scheduler, loss
         self.init_from, self.freeze_convs = init_from, freeze_convs
-        self.kind = kind_of(self.net)
 
     @property
     def name(self) -> str:
@@ -117,7 +123,7 @@ class NetworkFitter:
                                                               datamodule.featurization))
         where = Path(best_path)
         return Fitted(results, {"best_checkpoint": str(where.relative_to(run.out))
-                                if where.is_relative_to(run.out) else best_path})
+                                if where.is_relative_to(run.out) else best_path, "kind": self.kind.name})
 
 
 class BaselineFitter:
