@@ -1,0 +1,90 @@
+"""The SevenNet-feature head kind: its features against SevenNet itself, the cache, elements it
+cannot read, training through its config and predicting from structures as in training."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from pymatgen.core import Lattice, Structure
+
+from moduli.core.records import Record
+
+
+@pytest.fixture(scope="module")
+def featurizer(tmp_path_factory):
+    from moduli.models.kinds.sevennet_head import SevenNetFeaturizer
+
+    return SevenNetFeaturizer(tmp_path_factory.mktemp("sevennet-cache"))
+
+
+def test_the_vector_is_the_mean_scalar_channels_of_each_interaction_layer(featurizer, sample_structures):
+    """Recomputed here by running SevenNet's layers one by one, independently of the hooks."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+    from sevenn.atom_graph_data import AtomGraphData
+    from sevenn.train.dataload import unlabeled_atoms_to_graph
+
+    from moduli.models.kinds.sevennet_head import N_FEATURES
+
+    structure = sample_structures[3]
+    vector = featurizer.compute(structure)
+    assert vector.shape == (N_FEATURES,) == (640,) and np.all(np.isfinite(vector))
+    data = AtomGraphData.from_numpy_dict(unlabeled_atoms_to_graph(
+        AseAtomsAdaptor.get_atoms(structure), featurizer.cutoff, with_shift=False))
+    expected = []
+    with torch.no_grad():
+        data = featurizer.model._preprocess(data)  # atomic numbers -> one-hot, as its forward does
+        for name, module in featurizer.model._modules.items():
+            data = module(data)
+            if name.endswith("_equivariant_gate"):
+                expected.append(data["x"][:, :128].double().mean(dim=0).numpy())
+    assert len(expected) == 5 and data["x"].shape[0] == len(structure)
+    np.testing.assert_allclose(vector, np.concatenate(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_cached_vectors_are_reused_and_bad_structures_rejected(featurizer, sample_structures, monkeypatch):
+    einsteinium = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.0), ["Es", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    records = [Record(f"r{i}", s) for i, s in enumerate(sample_structures[:4])] + [Record("EsO", einsteinium)]
+    first, rejections = featurizer.featurize(records)
+    assert list(first) == ["r0", "r1", "r2", "r3"]
+    assert [(r.id, r.stage) for r in rejections] == [("EsO", "featurize")]
+    assert rejections[0].reason.startswith("element(s) Es (Z 99) outside SevenNet-0's 89 elements")
+    monkeypatch.setattr(featurizer, "compute", lambda structure: pytest.fail("not from the cache"))
+    again, _ = featurizer.featurize(records[:4])
+    for record in records[:4]:
+        np.testing.assert_array_equal(again[record.id], first[record.id])
+
+
+@pytest.fixture(scope="module")
+def head_run(tmp_path_factory, config):
+    from moduli.train.run import train
+
+    out = tmp_path_factory.mktemp("sevennet-head")
+    train(config("train", "model=sevennet_mlp", "data.fold=0", "data.limit=120", "trainer.max_epochs=3",
+                 "logger=none", "trainer.enable_progress_bar=false", f"paths.output_dir={out}"))
+    return out
+
+
+def test_the_head_trains_through_its_config_and_predicts_structures_as_in_training(head_run, mp_records):
+    import moduli
+
+    metrics = json.loads((head_run / "metrics.json").read_text())
+    assert metrics["kind"] == "sevennet_mlp" and np.isfinite(metrics["test/mae"])
+    model = moduli.load_model(head_run / metrics["best_checkpoint"])
+    assert model.features["name"] == "sevennet" and model.features["n_features"] == 640
+    written = pd.read_csv(head_run / "predictions" / "test.csv", dtype={"id": str})
+    by_id = {r.id: r for r in mp_records}
+    predicted = model.predict([by_id[i].structure for i in written["id"]])
+    np.testing.assert_allclose(predicted, written["prediction"], atol=2e-6)
+
+
+def test_a_head_refuses_other_sevennet_features(head_run, tmp_path):
+    import moduli
+    from moduli.graphs.universal import FeaturesMismatch
+
+    best = head_run / json.loads((head_run / "metrics.json").read_text())["best_checkpoint"]
+    checkpoint = torch.load(best, weights_only=True)
+    checkpoint["hyper_parameters"]["features"]["model"] = "7net-l3i5"
+    torch.save(checkpoint, tmp_path / "other.ckpt")
+    with pytest.raises(FeaturesMismatch, match="7net-l3i5"):
+        moduli.load_model(tmp_path / "other.ckpt")
