@@ -150,3 +150,64 @@ def test_a_repeated_id_within_an_mp_elastic_file_is_rejected(tmp_path, data_dir,
     assert [r.reason for r in rejections] == [
         f"repeated id in mp_binary_elasticity_2025.1_matcalc.json.gz: entry {len(newer) + 1} has "
         "the id of entry 1, the one used"]
+
+
+def test_a_derived_asset_is_never_downloaded_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv(assets.DATA_DIR_ENV, str(tmp_path / "empty"))
+    monkeypatch.setenv(assets.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("no download of a subset"))
+    with pytest.raises(assets.AssetUnavailableError, match="superhard_training_subset.*derived file with no download"):
+        assets.fetch("brgoch_superhard_subset")
+
+
+@pytest.fixture(scope="module")
+def brgoch(data_dir):
+    from moduli.data.sources import load_brgoch_new
+
+    return load_brgoch_new(data_dir)
+
+
+def test_brgoch_new_follows_the_data_readme_rule(brgoch, data_dir, mp_records):
+    """Every row of the file is a record or a rejection with its reason; no record is in
+    mp_elastic, the legacy-tensor check set, flagged suspect, or the same crystal as one of those."""
+    from moduli.core.structures import read_json, table_rows
+
+    records, rejections = brgoch
+    rows = table_rows(read_json(data_dir / "matminer_brgoch_superhard_training_subset.json.gz"))
+    held_out = table_rows(json.loads((data_dir / "mp_elastic_tensors_1211_trachote.json").read_text()))
+    assert len(records) + len(rejections) == len(rows) == 2223
+    ids = {r.id for r in records}
+    assert not ids & {r.id for r in mp_records} and not ids & {row["material_id"] for row in held_out}
+    suspect = {row["material_id"] for row in rows if row["suspect_value"]}
+    assert not ids & suspect
+    reasons = {r.id: r.reason for r in rejections}
+    assert reasons["mp-4673"] == "the same crystal as check-set record mp-3378 (StructureMatcher)"
+    assert reasons["mp-5986"] == "the same crystal as mp_elastic record mp-2998 (StructureMatcher)"
+    assert sum(r.reason == "no material_id" for r in rejections) == 34
+    assert 500 < len(records) < 560  # the README's "about 550 new ids", less suspect rows and repeats
+    by_id = {row["material_id"]: row for row in rows}
+    for record in records[:20]:
+        assert record.targets["log10_k_vrh"] == pytest.approx(math.log10(by_id[record.id]["bulk_modulus"]))
+        assert record.targets["log10_g_vrh"] == pytest.approx(math.log10(by_id[record.id]["shear_modulus"]))
+
+
+def test_extra_training_records_join_the_training_part_only(brgoch, data_dir, tmp_path):
+    """With data.extra_train the validation and test ids are the same as without; the extra
+    records are all in training; rejected rows are reported."""
+    from functools import partial
+
+    from moduli.data.datamodule import CrystalGraphDataModule
+
+    made = {}
+    for extra in ([], ["brgoch_new"]):
+        made[bool(extra)] = module = CrystalGraphDataModule(
+            partial(load_mp_elastic, data_dir), "log10_g_vrh", limit=300, fold=2, seed=42,
+            data_dir=str(data_dir), cache_dir=str(tmp_path), extra_train=extra)
+        module.setup()
+    plain, more = made[False], made[True]
+    extra_ids = [r.id for r in brgoch[0]]
+    for split in ("val", "test"):
+        assert more.split_ids[split] == plain.split_ids[split]
+    assert more.split_ids["train"] == plain.split_ids["train"] + extra_ids
+    assert len(more.graphs["train"]) == len(plain.graphs["train"]) + len(extra_ids)
+    assert len(more.rejections) == len(plain.rejections) + len(brgoch[1])

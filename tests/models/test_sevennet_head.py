@@ -18,17 +18,21 @@ def featurizer(tmp_path_factory):
     return SevenNetFeaturizer(tmp_path_factory.mktemp("sevennet-cache"))
 
 
-def test_the_vector_is_the_mean_scalar_channels_of_each_interaction_layer(featurizer, sample_structures):
-    """Recomputed here by running SevenNet's layers one by one, independently of the hooks."""
+@pytest.mark.parametrize("definition", [1, 2])
+def test_the_vector_pools_the_scalar_channels_of_each_interaction_layer(definition, featurizer,
+                                                                         sample_structures):
+    """Recomputed here by running SevenNet's layers one by one, independently of the hooks:
+    definition 1 is the mean over atoms per layer, definition 2 the mean and the population std."""
     from pymatgen.io.ase import AseAtomsAdaptor
     from sevenn.atom_graph_data import AtomGraphData
     from sevenn.train.dataload import unlabeled_atoms_to_graph
 
-    from moduli.models.kinds.sevennet_head import N_FEATURES
+    from moduli.models.kinds.sevennet_head import shared_featurizer
 
     structure = sample_structures[3]
-    vector = featurizer.compute(structure)
-    assert vector.shape == (N_FEATURES,) == (640,) and np.all(np.isfinite(vector))
+    featurizer = featurizer if definition == 1 else shared_featurizer(None, 2)
+    vector = featurizer.compute_one(structure)
+    assert vector.shape == (featurizer.n_features,) == (640 * definition,) and np.all(np.isfinite(vector))
     data = AtomGraphData.from_numpy_dict(unlabeled_atoms_to_graph(
         AseAtomsAdaptor.get_atoms(structure), featurizer.cutoff, with_shift=False))
     expected = []
@@ -37,8 +41,9 @@ def test_the_vector_is_the_mean_scalar_channels_of_each_interaction_layer(featur
         for name, module in featurizer.model._modules.items():
             data = module(data)
             if name.endswith("_equivariant_gate"):
-                expected.append(data["x"][:, :128].double().mean(dim=0).numpy())
-    assert len(expected) == 5 and data["x"].shape[0] == len(structure)
+                scalars = data["x"][:, :128].double().numpy()
+                expected += [scalars.mean(axis=0)] + ([scalars.std(axis=0)] if definition == 2 else [])
+    assert len(expected) == 5 * definition and data["x"].shape[0] == len(structure)
     np.testing.assert_allclose(vector, np.concatenate(expected), rtol=1e-5, atol=1e-6)
 
 
@@ -49,7 +54,7 @@ def test_cached_vectors_are_reused_and_bad_structures_rejected(featurizer, sampl
     assert list(first) == ["r0", "r1", "r2", "r3"]
     assert [(r.id, r.stage) for r in rejections] == [("EsO", "featurize")]
     assert rejections[0].reason.startswith("element(s) Es (Z 99) outside SevenNet-0's 89 elements")
-    monkeypatch.setattr(featurizer, "compute", lambda structure: pytest.fail("not from the cache"))
+    monkeypatch.setattr(featurizer, "compute_one", lambda structure: pytest.fail("not from the cache"))
     again, _ = featurizer.featurize(records[:4])
     for record in records[:4]:
         np.testing.assert_array_equal(again[record.id], first[record.id])

@@ -23,10 +23,13 @@ CACHE_DIR_ENV = "MODULI_CACHE_DIR"
 
 @dataclass(frozen=True)
 class Asset:
-    """One data file: its name inside a data dir, its public URL and its sha256 (None: unchecked)."""
+    """One data file: its name inside a data dir, its public URL and its sha256 (None: unchecked).
+
+    ``url`` is None for a file derived from a public one (a subset): it cannot be downloaded, only
+    found in a data dir; the comment at its entry names the original."""
 
     filename: str
-    url: str
+    url: str | None
     sha256: str | None
 
 
@@ -73,6 +76,21 @@ ASSETS: dict[str, Asset] = {
            ("final-energy-per-atom", "1afe9260a0b7bd01d2a0a752fbac12be5badea6a56e57aeea5877ae8f9a32c57"),
            ("band-gap", "d269775b9be0995c046abed3dd6556c281a3eff7b2e1d73cf81b99e2a1d4aa6c"),
            ("efermi", "5ed4ba15b5bd3e04ce6b0eca75f15bb6465557aada4097f11291ea1e7cd48afb"))},
+    # Held out of training: MP's legacy elastic tensors (1,211), the independent check set. Only its
+    # ids and structures are read in training, to keep them out (trachote/predict_elastic_tensor).
+    "mp_elastic_tensors_1211": Asset(
+        "mp_elastic_tensors_1211_trachote.json",
+        "https://raw.githubusercontent.com/trachote/predict_elastic_tensor/"
+        "2178392a6895287af3c7f95c2a31f7985b28b1e8/data/mp_val_clean.json",
+        "a341194c57462582b740e82aaa5b7e80d5c61c5a46d971a973d202d632d01044",
+    ),
+    # matminer's brgoch_superhard_training (Mansouri Tehrani et al., JACS 140, 9844 (2018); full
+    # file https://ndownloader.figshare.com/files/13858931, sha256 c1b228ba...3b40) less 351 rows
+    # held back for independent checks: a derived subset, so no URL (see the data README, file 8).
+    "brgoch_superhard_subset": Asset(
+        "matminer_brgoch_superhard_training_subset.json.gz", None,
+        "f6329165904ff9e898bb5b2f5336eba9df79f9cce2f79c6ba438d11bb9a22951",
+    ),
     # Official Matbench v0.1 data (matminer metadata gives URL and hash).
     "matbench_log_gvrh": Asset(
         "matbench_log_gvrh.json.gz",
@@ -121,7 +139,7 @@ def fetch(name: str, data_dir: str | Path | None = None, download: bool = True) 
                 _verify(candidate, asset)
                 return candidate
     target = dirs[-1] / asset.filename
-    if not download:
+    if not download or asset.url is None:
         raise AssetUnavailableError(_missing_message(name, asset, dirs, None))
     try:
         _download(asset, target)
@@ -147,7 +165,8 @@ def _download(asset: Asset, target: Path) -> None:
 
 def _missing_message(name: str, asset: Asset, dirs: list[Path], err: Exception | None) -> str:
     searched = ", ".join(str(d) for d in dirs)
-    reason = f"download from {asset.url} failed ({err})" if err else "downloads are disabled"
+    reason = (f"download from {asset.url} failed ({err})" if err else
+              "it is a derived file with no download" if asset.url is None else "downloads are disabled")
     return (f"data file '{asset.filename}' (asset '{name}') not found in: {searched}; {reason}. "
             f"Put the file at {dirs[0] / asset.filename} or set {DATA_DIR_ENV} to a folder that "
             "holds it.")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,7 +16,7 @@ from torch_geometric.loader import DataLoader
 from moduli.core.normalizer import Normalizer
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import check_target
-from moduli.data.sources import SourceResult
+from moduli.data.sources import SourceResult, load_named
 from moduli.data.splits import Split, fold_split, official_matbench_test_folds, random_split
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
@@ -58,7 +58,9 @@ class CrystalGraphDataModule(pl.LightningDataModule):
 
     ``fold=None`` gives the seeded random split by ``fractions``; ``fold=k`` the Matbench
     protocol (``matbench_task`` names a Matbench task whose official fold ids are used instead of
-    recomputing them); ``seed`` fixes the random split and the validation share, ``shuffle_seed``
+    recomputing them). ``extra_train`` names further sources (:data:`~moduli.data.sources.NAMED_SOURCES`)
+    whose records join the training part only, after the split, so validation and test ids are
+    the same with or without them. ``seed`` fixes the random split and the validation share, ``shuffle_seed``
     (default: ``seed``) the order of training batches. Splits are made over the source's cleaned records (after ``limit``), before
     featurisation, so they do not depend on featurisation settings; records the featuriser
     rejects are then left out of their split and reported in :attr:`rejections`. The model's
@@ -70,12 +72,14 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  val_fraction: float = 0.1, matbench_task: str | None = None, seed: int = 42,
                  featurizer: dict[str, Any] | None = None, atom_features: str | None = None,
                  data_dir: str | None = None, cache_dir: str | None = None, batch_size: int = 128,
-                 num_workers: int = 0, shuffle_seed: int | None = None):
+                 num_workers: int = 0, shuffle_seed: int | None = None,
+                 extra_train: Sequence[str] = ()):
         super().__init__()
         check_target(target)
         self.source, self.target, self.limit, self.data_dir = source, target, limit, data_dir
         self.fold, self.fractions, self.val_fraction = fold, tuple(fractions), val_fraction
         self.matbench_task, self.seed = matbench_task, seed
+        self.extra_train = list(extra_train)
         self.shuffle_seed = seed if shuffle_seed is None else shuffle_seed
         self.batch_size, self.num_workers = batch_size, num_workers
         table = (AtomFeatureTable.from_json(atom_features) if atom_features
@@ -111,6 +115,9 @@ class CrystalGraphDataModule(pl.LightningDataModule):
         else:
             folds = official_matbench_test_folds(self.matbench_task) if self.matbench_task else None
             self.split_ids = fold_split(ids, self.fold, self.seed, self.val_fraction, folds)
+        extra, extra_rejections = self.extra_records(set(ids))
+        self.split_ids["train"] = self.split_ids["train"] + [r.id for r in extra]
+        records, rejections = records + extra, rejections + extra_rejections
         graphs, featurize_rejections = self.featurizer.featurize(records, self.target)
         self.records = {r.id: r for r in records}
         if self.inputs is not None:
@@ -126,6 +133,21 @@ class CrystalGraphDataModule(pl.LightningDataModule):
                  len(featurize_rejections), sizes)
         if not self.graphs["train"] or not self.graphs["val"]:
             raise ValueError(f"empty train or validation split ({sizes}); use more records")
+
+    def extra_records(self, taken: set[str]) -> SourceResult:
+        """The records of the ``extra_train`` sources (an id already taken is a rejection)."""
+        records, rejections = [], []
+        for name in self.extra_train:
+            more, refused = load_named(name, self.data_dir)
+            rejections += refused
+            for record in more:
+                if record.id in taken:
+                    rejections.append(Rejection(record.id, f"extra source {name}: id already in the data"))
+                else:
+                    taken.add(record.id)
+                    records.append(record)
+            log.info("extra training source %s: %d records, %d rejected", name, len(more), len(refused))
+        return records, rejections
 
     def normalizer(self) -> Normalizer:
         """Mean and std of the training targets (std floored so a constant target cannot divide by 0)."""

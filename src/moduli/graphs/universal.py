@@ -24,9 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from pymatgen.core import Structure
-from torch_geometric.data import Data
 
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
@@ -35,6 +33,7 @@ from moduli.graphs.featurizer import StructureRejected, structure_key
 
 N_FEATURES = 64 + 4 * 64 + 1
 DEFINITION = 2  # 1: crystal_fea summed over atoms (depends on the cell); 2: per atom
+KEY = "u"  # the graph attribute holding the vector
 
 
 def feature_vector(prediction: dict[str, Any]) -> np.ndarray:
@@ -65,7 +64,10 @@ def check_spec(trained: dict[str, Any] | None, current: dict[str, Any]) -> None:
 
 
 class CHGNetFeaturizer:
-    """Structures -> CHGNet feature vectors, through an optional disk cache."""
+    """Structures -> CHGNet feature vectors, through an optional disk cache (a vector featuriser
+    as :mod:`moduli.models.kinds.vector_head` describes)."""
+
+    key = KEY
 
     def __init__(self, cache_dir: str | Path | None = None, batch_size: int = 64):
         import chgnet
@@ -90,6 +92,13 @@ class CHGNetFeaturizer:
             names = ", ".join(f"{symbol} (Z {z})" for z, symbol in outside)
             raise StructureRejected(f"element(s) {names} outside CHGNet's elements (Z 1-{self.max_z}), "
                                     "which the CHGNet-feature head members read")
+
+    def check_spec(self, recorded: dict[str, Any] | None) -> None:
+        """Raise :class:`FeaturesMismatch` unless a head trained on ``recorded`` reads these."""
+        check_spec(recorded, self.spec)
+
+    def compute_one(self, structure: Structure) -> np.ndarray:
+        return self.compute([structure])[0]
 
     def compute(self, structures: Sequence[Structure]) -> np.ndarray:
         """Feature vectors of structures CHGNet can read (no cache; raises on a bad one)."""
@@ -154,14 +163,3 @@ def shared_featurizer(cache_dir: str | None = None) -> CHGNetFeaturizer:
     """One featuriser per process and cache dir (CHGNet loads once; DataLoader workers each
     make their own after the fork)."""
     return CHGNetFeaturizer(cache_dir)
-
-
-def attach_features(graphs: list[Data], records: dict[str, Record], featurizer: CHGNetFeaturizer
-                    ) -> tuple[list[Data], list[Rejection]]:
-    """Give each graph the feature vector of its record as ``u`` (1 x N); graphs whose structure
-    has no vector are left out and their records rejected (stage featurize)."""
-    vectors, rejections = featurizer.featurize([records[g.id] for g in graphs])
-    for graph in graphs:
-        if graph.id in vectors:
-            graph.u = torch.from_numpy(np.array(vectors[graph.id], dtype=np.float32)).unsqueeze(0)
-    return [g for g in graphs if g.id in vectors], rejections

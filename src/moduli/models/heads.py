@@ -1,5 +1,6 @@
-"""A head on precomputed per-structure features: an MLP from a graph's ``u`` vector (e.g. the
-CHGNet features of :mod:`moduli.graphs.universal`) to one number (the normalised target).
+"""A head on precomputed per-structure features: an MLP from one or more per-structure vectors of
+a graph (``u``: the CHGNet features of :mod:`moduli.graphs.universal`; ``u_sevennet``: SevenNet's)
+to one number (the normalised target).
 
 The features are standardised with the training set's mean and std, stored as buffers so that
 a checkpoint carries them. The atom table is kept as a buffer too (unused by the MLP): the
@@ -8,17 +9,21 @@ the same way.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 
 class FeatureMLP(nn.Module):
-    """``u`` -> standardise -> ``n_layers`` x (Linear, SiLU, Dropout) -> Linear -> one number."""
+    """The vectors of ``keys`` (graph attributes, concatenated in order) -> standardise ->
+    ``n_layers`` x (Linear, SiLU, Dropout) -> Linear -> one number."""
 
     def __init__(self, atom_table: Tensor, n_features: int = 321, hidden: int = 256,
-                 n_layers: int = 2, dropout: float = 0.1):
+                 n_layers: int = 2, dropout: float = 0.1, keys: Sequence[str] = ("u",)):
         super().__init__()
+        self.keys = tuple(keys)
         if n_layers < 1:
             raise ValueError(f"need n_layers >= 1, got {n_layers}")
         self.register_buffer("atom_table", torch.as_tensor(atom_table, dtype=torch.float32))
@@ -37,7 +42,9 @@ class FeatureMLP(nn.Module):
         self.feature_std.copy_(features.std(dim=0).clamp_min(1e-6))
 
     def forward(self, batch: Batch) -> Tensor:
-        if getattr(batch, "u", None) is None:
-            raise ValueError("this model reads per-structure features (graph.u), which its kind "
-                             "(moduli.models.kinds.chgnet_head) adds to each graph")
-        return self.mlp((batch.u - self.feature_mean) / self.feature_std).squeeze(-1)
+        missing = [key for key in self.keys if getattr(batch, key, None) is None]
+        if missing:
+            raise ValueError(f"this model reads per-structure features (graph attributes {missing}), "
+                             "which its kind (moduli.models.kinds) adds to each graph")
+        features = torch.cat([batch[key] for key in self.keys], dim=-1)
+        return self.mlp((features - self.feature_mean) / self.feature_std).squeeze(-1)

@@ -4,14 +4,16 @@ SevenNet-0 (Park et al., J. Chem. Theory Comput. 20, 4857 (2024); PyPI ``sevenn`
 inside the wheel, so it works offline) is an equivariant interatomic potential trained on the
 Materials Project relaxation trajectories (MPtrj). Its node features after each of its five
 interaction layers start with 128 scalar (0e) channels; the mean of those over the atoms of a
-structure, layer by layer, is a 640-number description of the crystal (a probe in issue 19 found it
-more informative for K and G than CHGNet's 321 numbers, at about half the cost). Means only:
+structure, layer by layer, is a 640-number description of the crystal (definition 1; a probe in
+issue 19 found it more informative for K and G than CHGNet's 321 numbers, at about half the cost).
+Definition 2 adds the standard deviation over the atoms, layer by layer (1,280 numbers), which the
+kind of :mod:`.sevennet_meanstd_head` reads. Means and (population) standard deviations only:
 every number is intensive, so a crystal gets one vector whatever cell describes it.
 
 The vectors are cached per structure content in ``<cache_dir>/sevennet-<package>-<model>-d<definition>.sqlite``;
 a head's checkpoint records :data:`SevenNetFeaturizer.spec`, and loading it where the features
-differ is refused with the reason. The graph carries the vector as ``u_sevennet`` (``u`` is the
-CHGNet heads'), so both kinds can share one ensemble.
+differ is refused with the reason. The graph carries the vector as ``u_sevennet`` (definition 2:
+``u_sevennet_ms``; ``u`` is the CHGNet heads'), so these kinds can share one ensemble.
 """
 from __future__ import annotations
 
@@ -24,27 +26,30 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 from torch import Tensor, nn
-from torch_geometric.data import Batch, Data
 
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
 from moduli.graphs.cache import ArrayCache
 from moduli.graphs.featurizer import StructureRejected, structure_key
 from moduli.graphs.universal import FeaturesMismatch
-from moduli.models.heads import FeatureMLP
-from moduli.models.kinds.base import ModelKind
+from moduli.models.kinds.vector_head import VectorHeadKind
 
 MODEL = "7net-0"
 N_LAYERS, N_SCALARS = 5, 128
-N_FEATURES = N_LAYERS * N_SCALARS
-DEFINITION = 1  # mean over atoms of the scalar channels after each interaction layer
-KEY = "u_sevennet"  # the graph attribute holding the vector
+# definition -> (what is pooled over the atoms per layer, the graph attribute holding the vector)
+DEFINITIONS = {1: (("mean",), "u_sevennet"), 2: (("mean", "std"), "u_sevennet_ms")}
+
+
+def vector_length(definition: int) -> int:
+    """How many numbers a vector of ``definition`` holds (640 for definition 1)."""
+    return N_LAYERS * N_SCALARS * len(DEFINITIONS[definition][0])
 
 
 class SevenNetFeaturizer:
-    """Structures -> SevenNet-0 feature vectors, through an optional disk cache."""
+    """Structures -> SevenNet-0 feature vectors of one definition (:data:`DEFINITIONS`), through
+    an optional disk cache (a vector featuriser as :mod:`.vector_head` describes)."""
 
-    def __init__(self, cache_dir: str | Path | None = None):
+    def __init__(self, cache_dir: str | Path | None = None, definition: int = 1):
         import sevenn
         from sevenn.calculator import SevenNetCalculator
 
@@ -57,9 +62,11 @@ class SevenNetFeaturizer:
         self._scalars: list[Tensor] = []
         for layer in range(N_LAYERS):
             self.model._modules[f"{layer}_equivariant_gate"].register_forward_hook(self._keep_scalars)
+        self.pools, self.key = DEFINITIONS[definition]
+        self.n_features = vector_length(definition)
         self.spec = {"name": "sevennet", "package": sevenn.__version__, "model": MODEL,
-                     "definition": DEFINITION, "n_features": N_FEATURES}
-        self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{sevenn.__version__}-{MODEL}-d{DEFINITION}.sqlite",
+                     "definition": definition, "n_features": self.n_features}
+        self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{sevenn.__version__}-{MODEL}-d{definition}.sqlite",
                                  "features", {"features": np.float32}) if cache_dir else None)
 
     def _keep_scalars(self, module: nn.Module, inputs: Any, output: Any) -> None:
@@ -74,9 +81,15 @@ class SevenNetFeaturizer:
             raise StructureRejected(f"element(s) {names} outside SevenNet-0's {len(self.known_z)} "
                                     "elements, which the SevenNet-feature head members read")
 
+    def check_spec(self, recorded: dict[str, Any] | None) -> None:
+        """Raise :class:`FeaturesMismatch` unless a head trained on ``recorded`` reads these."""
+        if recorded != self.spec:
+            raise FeaturesMismatch(f"SevenNet features differ from the ones this head was trained on "
+                                   f"(trained on {recorded}, here {self.spec})")
+
     @torch.no_grad()
-    def compute(self, structure: Structure) -> np.ndarray:
-        """The :data:`N_FEATURES` numbers of one structure (no cache; raises on a bad one)."""
+    def compute_one(self, structure: Structure) -> np.ndarray:
+        """The :attr:`n_features` numbers of one structure (no cache; raises on a bad one)."""
         from pymatgen.io.ase import AseAtomsAdaptor
         from sevenn.atom_graph_data import AtomGraphData
         from sevenn.train.dataload import unlabeled_atoms_to_graph
@@ -86,8 +99,10 @@ class SevenNetFeaturizer:
         data = AtomGraphData.from_numpy_dict(unlabeled_atoms_to_graph(atoms, self.cutoff, with_shift=False))
         self._scalars = []
         self.model(data)
-        vector = torch.cat([layer.double().mean(dim=0) for layer in self._scalars]).numpy()
-        if vector.shape != (N_FEATURES,) or not np.all(np.isfinite(vector)):
+        pooled = {"mean": lambda x: x.mean(dim=0), "std": lambda x: x.std(dim=0, unbiased=False)}
+        vector = torch.cat([pooled[pool](layer.double()) for layer in self._scalars
+                            for pool in self.pools]).numpy()
+        if vector.shape != (self.n_features,) or not np.all(np.isfinite(vector)):
             raise ValueError("SevenNet features are not finite")
         return vector.astype(np.float32)
 
@@ -103,7 +118,7 @@ class SevenNetFeaturizer:
             if key in vectors:
                 continue
             try:
-                vectors[key] = self.compute(record.structure)
+                vectors[key] = self.compute_one(record.structure)
                 fresh[key] = (vectors[key],)
             except StructureRejected as err:
                 rejections.append(Rejection(record.id, str(err), Stage.FEATURIZE))
@@ -116,53 +131,16 @@ class SevenNetFeaturizer:
 
 
 @functools.lru_cache(maxsize=None)
-def shared_featurizer(cache_dir: str | None = None) -> SevenNetFeaturizer:
-    """One featuriser per process and cache dir (SevenNet loads once)."""
-    return SevenNetFeaturizer(cache_dir)
+def shared_featurizer(cache_dir: str | None = None, definition: int = 1) -> SevenNetFeaturizer:
+    """One featuriser per process, cache dir and definition (SevenNet loads once for each)."""
+    return SevenNetFeaturizer(cache_dir, definition)
 
 
-class SevenNetMLP(FeatureMLP):
-    """:class:`~moduli.models.heads.FeatureMLP` reading the SevenNet vector (``u_sevennet``)."""
-
-    def __init__(self, atom_table: Tensor, n_features: int = N_FEATURES, hidden: int = 256,
-                 n_layers: int = 2, dropout: float = 0.1):
-        super().__init__(atom_table, n_features, hidden, n_layers, dropout)
-
-    def forward(self, batch: Batch) -> Tensor:
-        return self.mlp((batch[KEY] - self.feature_mean) / self.feature_std).squeeze(-1)
-
-
-class SevenNetHeadKind(ModelKind):
+class SevenNetHeadKind(VectorHeadKind):
     name = "sevennet_mlp"
     label = "SevenNet-feature heads"
+    keys = (DEFINITIONS[1][1],)
+    n_features = vector_length(1)
 
-    def build_network(self, sizes: dict[str, Any], atom_table: Tensor,
-                      featurization: dict[str, Any]) -> nn.Module:
-        return SevenNetMLP(atom_table, **sizes)
-
-    def input_spec(self, cache_dir: str | Path | None = None) -> dict[str, Any]:
-        return dict(shared_featurizer(_key(cache_dir)).spec)
-
-    def check_input_spec(self, recorded: dict[str, Any] | None) -> None:
-        current = shared_featurizer().spec
-        if recorded != current:
-            raise FeaturesMismatch(f"SevenNet features differ from the ones this head was trained on "
-                                   f"(trained on {recorded}, here {current})")
-
-    def add_inputs(self, graphs: list[Data], records: dict[str, Record],
-                   cache_dir: str | Path | None = None) -> tuple[list[Data], list[Rejection]]:
-        vectors, rejections = shared_featurizer(_key(cache_dir)).featurize([records[g.id] for g in graphs])
-        for graph in graphs:
-            if graph.id in vectors:
-                graph[KEY] = torch.from_numpy(np.array(vectors[graph.id], dtype=np.float32)).unsqueeze(0)
-        return [g for g in graphs if g.id in vectors], rejections
-
-    def add_structure_inputs(self, graph: Data, structure: Structure) -> None:
-        graph[KEY] = torch.from_numpy(shared_featurizer().compute(structure)).unsqueeze(0)
-
-    def prepare(self, net: nn.Module, train_graphs: Sequence[Data]) -> None:
-        net.fit_inputs(torch.cat([g[KEY] for g in train_graphs]))
-
-
-def _key(cache_dir: str | Path | None) -> str | None:
-    return str(cache_dir) if cache_dir is not None else None
+    def featurizers(self, cache_dir: str | None = None) -> list[SevenNetFeaturizer]:
+        return [shared_featurizer(cache_dir, 1)]

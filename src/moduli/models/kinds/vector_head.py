@@ -1,0 +1,98 @@
+"""What every head on frozen foundation-model features shares: inputs are per-structure vectors.
+
+A *vector featuriser* turns a structure into one fixed-length vector of intensive numbers
+(CHGNet's in :mod:`moduli.graphs.universal`, SevenNet's in :mod:`.sevennet_head`). It has
+
+- ``key``: the graph attribute that carries its vector (distinct per featuriser, so kinds reading
+  different vectors share one ensemble and one graph);
+- ``spec``: what the vector is (model, versions, definition, length), recorded in checkpoints;
+- ``check_spec(recorded)``: raise :class:`~moduli.graphs.universal.FeaturesMismatch` with the reason
+  unless a head trained on ``recorded`` can read the vectors made here;
+- ``featurize(records)``: vectors by record id (through its cache) and a rejection per structure
+  it cannot read; ``compute_one(structure)``: one vector, raising with the reason.
+
+A head kind (:class:`VectorHeadKind`) names its featurisers and their keys (``keys``, known
+without loading any foundation model); its network
+(:class:`~moduli.models.heads.FeatureMLP`) reads their vectors concatenated in that order. A head
+on one featuriser records that featuriser's spec; a head on several records ``{"parts": [...]}``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from pymatgen.core import Structure
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from moduli.core.records import Record, Rejection
+from moduli.graphs.universal import FeaturesMismatch
+from moduli.models.heads import FeatureMLP
+from moduli.models.kinds.base import ModelKind
+
+
+class VectorHeadKind(ModelKind):
+    """A kind whose network is an MLP on the vectors of :meth:`featurizers` (not registered
+    itself: it has no ``name``)."""
+
+    keys: ClassVar[tuple[str, ...]]  # the featurisers' graph attributes, in featurizers() order
+    n_features: ClassVar[int]  # the length of their vectors together
+
+    def featurizers(self, cache_dir: str | None = None) -> list[Any]:
+        """The vector featurisers this kind reads, in the order their vectors are concatenated."""
+        raise NotImplementedError
+
+    def build_network(self, sizes: dict[str, Any], atom_table: Tensor,
+                      featurization: dict[str, Any]) -> nn.Module:
+        sizes = {"n_features": self.n_features, **sizes}
+        if sizes["n_features"] != self.n_features:
+            raise ValueError(f"{self.label} read {self.n_features} features, the network settings say "
+                             f"n_features={sizes['n_features']}")
+        return FeatureMLP(atom_table, keys=self.keys, **sizes)
+
+    def input_spec(self, cache_dir: str | Path | None = None) -> dict[str, Any]:
+        specs = [dict(f.spec) for f in self.featurizers(_key(cache_dir))]
+        return specs[0] if len(specs) == 1 else {"parts": specs}
+
+    def check_input_spec(self, recorded: dict[str, Any] | None) -> None:
+        featurizers = self.featurizers()
+        if len(featurizers) == 1:
+            featurizers[0].check_spec(recorded)
+            return
+        parts = (recorded or {}).get("parts")
+        if not isinstance(parts, list) or len(parts) != len(featurizers):
+            raise FeaturesMismatch(f"this head was trained on other inputs ({recorded}) than "
+                                   f"{self.label} read ({[f.spec for f in featurizers]})")
+        for featurizer, part in zip(featurizers, parts):
+            featurizer.check_spec(part)
+
+    def add_inputs(self, graphs: list[Data], records: dict[str, Record],
+                   cache_dir: str | Path | None = None) -> tuple[list[Data], list[Rejection]]:
+        rejections: list[Rejection] = []
+        for featurizer in self.featurizers(_key(cache_dir)):
+            if graphs and all(featurizer.key in g for g in graphs):
+                continue  # another kind of the same ensemble added these vectors already
+            vectors, refused = featurizer.featurize([records[g.id] for g in graphs])
+            rejections += refused
+            for graph in graphs:
+                if graph.id in vectors:
+                    graph[featurizer.key] = torch.from_numpy(
+                        np.array(vectors[graph.id], dtype=np.float32)).unsqueeze(0)
+            graphs = [g for g in graphs if g.id in vectors]
+        return graphs, rejections
+
+    def add_structure_inputs(self, graph: Data, structure: Structure) -> None:
+        for featurizer in self.featurizers():
+            if featurizer.key not in graph:
+                graph[featurizer.key] = torch.from_numpy(featurizer.compute_one(structure)).unsqueeze(0)
+
+    def prepare(self, net: nn.Module, train_graphs: Sequence[Data]) -> None:
+        net.fit_inputs(torch.cat([torch.cat([g[key] for key in self.keys], dim=-1) for g in train_graphs]))
+
+
+def _key(cache_dir: str | Path | None) -> str | None:
+    """The featurisers' cache key: one featuriser per process and cache dir."""
+    return str(cache_dir) if cache_dir is not None else None

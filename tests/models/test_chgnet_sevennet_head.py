@@ -1,0 +1,82 @@
+"""One head on two foundation models (model=chgnet_sevennet_mlp): its input is each featuriser's
+own vector, side by side; a structure either cannot read is rejected with that one's reason; the
+checkpoint records both specs and refuses a change in either; it trains and predicts as in training."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from pymatgen.core import Lattice, Structure
+
+from moduli.core.records import Record
+
+
+@pytest.fixture(scope="module")
+def kind():
+    from moduli.models.kinds import kind_named
+
+    return kind_named("chgnet_sevennet_mlp")
+
+
+def test_inputs_are_both_featurisers_vectors_and_either_can_reject(kind, sample_structures, tmp_path):
+    from moduli.graphs import universal
+    from moduli.graphs.atom_features import AtomFeatureTable
+    from moduli.graphs.featurizer import CrystalGraphFeaturizer
+    from moduli.models.kinds import sevennet_head
+
+    polonium = Structure.from_spacegroup("Pm-3m", Lattice.cubic(3.35), ["Po"], [[0, 0, 0]])  # Z 84: CHGNet yes, SevenNet-0 no
+    records = {f"r{i}": Record(f"r{i}", s) for i, s in enumerate(sample_structures[:3])}
+    records["Po"] = Record("Po", polonium)
+    graphs, _ = CrystalGraphFeaturizer(AtomFeatureTable.cgcnn()).featurize(list(records.values()))
+    kept, rejections = kind.add_inputs(graphs, records, tmp_path)
+    assert [g.id for g in kept] == ["r0", "r1", "r2"]
+    assert [(r.id, r.stage) for r in rejections] == [("Po", "featurize")]
+    assert "Po (Z 84) outside SevenNet-0's" in rejections[0].reason
+    chgnet, sevennet = universal.shared_featurizer(), sevennet_head.shared_featurizer()
+    for graph in kept:
+        structure = records[graph.id].structure
+        np.testing.assert_allclose(graph.u[0], chgnet.compute_one(structure), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(graph.u_sevennet[0], sevennet.compute_one(structure), rtol=1e-5, atol=1e-5)
+    assert kind.input_spec() == {"parts": [chgnet.spec, sevennet.spec]}
+
+
+@pytest.fixture(scope="module")
+def head_run(tmp_path_factory, config):
+    from moduli.train.run import train
+
+    out = tmp_path_factory.mktemp("chgnet-sevennet-head")
+    train(config("train", "model=chgnet_sevennet_mlp", "data.fold=0", "data.limit=80", "trainer.max_epochs=2",
+                 "logger=none", "trainer.enable_progress_bar=false", f"paths.output_dir={out}"))
+    return out
+
+
+def test_the_head_trains_and_predicts_structures_as_in_training(head_run, mp_records):
+    import moduli
+
+    metrics = json.loads((head_run / "metrics.json").read_text())
+    assert metrics["kind"] == "chgnet_sevennet_mlp" and np.isfinite(metrics["test/mae"])
+    model = moduli.load_model(head_run / metrics["best_checkpoint"])
+    written = pd.read_csv(head_run / "predictions" / "test.csv", dtype={"id": str})
+    by_id = {r.id: r for r in mp_records}
+    predicted = model.predict([by_id[i].structure for i in written["id"]])
+    np.testing.assert_allclose(predicted, written["prediction"], atol=2e-6)
+
+
+@pytest.mark.parametrize("change", ["chgnet weights", "sevennet model", "one part only"])
+def test_a_change_in_either_featuriser_is_refused(change, head_run, tmp_path):
+    import moduli
+    from moduli.graphs.universal import FeaturesMismatch
+
+    best = head_run / json.loads((head_run / "metrics.json").read_text())["best_checkpoint"]
+    checkpoint = torch.load(best, weights_only=True)
+    parts = checkpoint["hyper_parameters"]["features"]["parts"]
+    if change == "chgnet weights":
+        parts[0]["weights"] = "0.2.0"
+    elif change == "sevennet model":
+        parts[1]["model"] = "7net-l3i5"
+    else:
+        checkpoint["hyper_parameters"]["features"] = parts[1]
+    torch.save(checkpoint, tmp_path / "other.ckpt")
+    with pytest.raises(FeaturesMismatch, match="0.2.0|7net-l3i5|other inputs"):
+        moduli.load_model(tmp_path / "other.ckpt")
