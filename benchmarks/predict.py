@@ -12,6 +12,7 @@ own time from screening.json, structures/s for both, and peak memory. Goals on 2
 >= 1,000 structures/s from JSON; peak RSS flat from 10k to 50k.
 
     MODULI_DATA_DIR=../shared/data .venv/bin/python benchmarks/predict.py [--sizes 1000 10000 50000]
+        [--pair BULK SHEAR ...]   # several model pairs, one after the other in one run
 """
 from __future__ import annotations
 
@@ -73,10 +74,11 @@ def write_cifs(folder: Path, bases, n: int) -> None:
         (folder / f"{mid}.cif").write_text(Structure.from_dict(structure).to(fmt="cif"))
 
 
-def run(out: Path, corpus_args: list[str], bulk: str, shear: str, workers: int) -> dict:
+def run(out: Path, corpus_args: list[str], bulk: str, shear: str, workers: int,
+        overrides: list[str] = ()) -> dict:
     command = [sys.executable, "predict.py", *corpus_args, "screen=none", f"ckpt.bulk={bulk}",
                f"ckpt.shear={shear}", f"hydra.run.dir={out}", "progress=false", "figures=false",
-               f"num_workers={workers}"]
+               f"num_workers={workers}", *overrides]
     start = time.perf_counter()
     process = psutil.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -102,11 +104,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--bulk", default=str(fetch("cgcnn_bulk_moduli")))
     parser.add_argument("--shear", default=str(fetch("cgcnn_shear_moduli")))
+    parser.add_argument("--pair", nargs=2, action="append", metavar=("BULK", "SHEAR"),
+                        help="models to compare in this one run (repeatable; replaces --bulk/--shear), "
+                             "e.g. --pair mp-elastic-k mp-elastic-g --pair mp-elastic-k-fast mp-elastic-g-fast")
+    parser.add_argument("overrides", nargs="*", help="more predict.py overrides, e.g. torch_threads=2")
     args = parser.parse_args()
+    pairs = args.pair or [(args.bulk, args.shear)]
     bases = base_structures()
-    print(f"{len(bases)} real base structures; workers={args.workers}; bulk={Path(args.bulk).name}, "
-          f"shear={Path(args.shear).name}")
-    print(f"{'format':6} {'n':>7} {'wall s':>8} {'wall /s':>9} {'pipeline s':>11} {'pipeline /s':>12} {'peak PSS MB':>12}")
+    print(f"{len(bases)} real base structures; workers={args.workers}; overrides {args.overrides}; models (bulk + shear): "
+          + "; ".join(f"{Path(b).name} + {Path(s).name}" for b, s in pairs))
+    print(f"{'models':36} {'format':6} {'n':>7} {'wall s':>8} {'wall /s':>9} {'pipeline s':>11} "
+          f"{'pipeline /s':>12} {'peak PSS MB':>12}")
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         for fmt in args.formats:
@@ -120,11 +128,14 @@ def main() -> None:
                     corpus = scratch / f"cifs-{n}"
                     write_cifs(corpus, bases, n)
                     corpus_args = ["corpus=cif_dir", f"corpus.path={corpus}"]
-                result = run(scratch / f"out-{fmt}-{n}", corpus_args, args.bulk, args.shear, args.workers)
-                assert result["predicted"] == n, result
-                print(f"{fmt:6} {n:7d} {result['wall']:8.1f} {n / result['wall']:9.0f} "
-                      f"{result['pipeline']:11.1f} {n / result['pipeline']:12.0f} {result['peak_mb']:12.0f}",
-                      flush=True)
+                for k, (bulk, shear) in enumerate(pairs):
+                    result = run(scratch / f"out-{fmt}-{n}-{k}", corpus_args, bulk, shear, args.workers,
+                                 args.overrides)
+                    assert result["predicted"] == n, result
+                    models = f"{Path(bulk).name} + {Path(shear).name}"
+                    print(f"{models:36} {fmt:6} {n:7d} {result['wall']:8.1f} {n / result['wall']:9.0f} "
+                          f"{result['pipeline']:11.1f} {n / result['pipeline']:12.0f} {result['peak_mb']:12.0f}",
+                          flush=True)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,13 @@ def test_gaussian_expansion_is_cgcnns():
     gauss = GaussianExpansion(8.0, 0.2)
     assert len(gauss.centers) == 41
     np.testing.assert_allclose(gauss.centers.numpy(), np.arange(0, 8.2, 0.2)[:41], atol=1e-6)
-    value = gauss(torch.tensor([1.3]))[0]
-    np.testing.assert_allclose(value.numpy(), np.exp(-((1.3 - gauss.centers.numpy()) ** 2) / 0.04),
-                               rtol=1e-5)
+    value = gauss(torch.tensor([1.3]))[0].numpy()
+    expected = np.exp(-((1.3 - gauss.centers.numpy().astype(np.float64)) ** 2) / 0.04)
+    kept = expected >= np.exp(-80.0)  # the tails below exp(-80) are 0 (no float32 denormals)
+    np.testing.assert_allclose(value[kept], expected[kept], rtol=1e-5)
+    assert kept.sum() == 16 and np.all(value[~kept] == 0.0)
+    full = gauss(torch.linspace(0.5, 8.0, 500)).numpy()
+    assert full.min() == 0.0 and full[full > 0].min() >= np.float32(np.exp(-80.0)) > np.finfo(np.float32).tiny
 
 
 def _random_model(atom_table, **sizes):

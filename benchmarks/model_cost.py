@@ -1,0 +1,65 @@
+"""What each model kind costs per structure, and each bundled model, on one thread.
+
+The same real structures (matminer dielectric set, default 300) through every step a prediction
+takes: the crystal graph (every kind), then each foundation-model featuriser (CHGNet, SevenNet-0
+mean, SevenNet-0 mean + std), each without its cache; then every bundled model's ``predict``
+end to end from structures (graphs, features, all members), one thread, no workers. Prints
+milliseconds per structure. ``benchmarks/predict.py`` measures the whole pipeline with workers.
+
+    MODULI_DATA_DIR=../shared/data .venv/bin/python benchmarks/model_cost.py [--n 300]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import torch
+
+from moduli.core.structures import parse_structure, read_json, table_rows
+
+
+def per_structure_ms(function, structures) -> float:
+    start = time.perf_counter()
+    function(structures)
+    return (time.perf_counter() - start) / len(structures) * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    path = os.path.join(os.environ["MODULI_DATA_DIR"], "matminer_dielectric_constant_bandgap.json.gz")
+    rows = table_rows(read_json(path))[: args.n]
+    structures = [parse_structure(r["structure"]) for r in rows]
+    print(f"{len(structures)} real structures ({sum(len(s) for s in structures)} atoms), one thread; ms per structure")
+
+    from moduli.graphs.atom_features import AtomFeatureTable
+    from moduli.graphs.featurizer import CrystalGraphFeaturizer
+    from moduli.graphs.universal import CHGNetFeaturizer
+    from moduli.models.kinds.sevennet_head import SevenNetFeaturizer
+
+    graphs = CrystalGraphFeaturizer(AtomFeatureTable.cgcnn())
+    steps = {"crystal graph (every kind)": lambda s: [graphs.graph(x) for x in s]}
+    chgnet = CHGNetFeaturizer()
+    steps["CHGNet features (feature_mlp)"] = lambda s: chgnet.compute(s)
+    for definition, kind in ((1, "sevennet_mlp"), (2, "sevennet_meanstd_mlp")):
+        featurizer = SevenNetFeaturizer(definition=definition)
+        steps[f"SevenNet-0 d{definition} features ({kind})"] = \
+            lambda s, f=featurizer: [f.compute_one(x) for x in s]
+    for name, step in steps.items():
+        step(structures[:5])  # warm up
+        print(f"  {name:44} {per_structure_ms(step, structures):8.2f}")
+
+    import moduli
+
+    for name in sorted(moduli.available_models()):
+        model = moduli.load_model(name)
+        model.predict(structures[:5])
+        print(f"  bundled {name:36} {per_structure_ms(model.predict, structures):8.2f}  "
+              f"({len(model.members)} members: {', '.join(k.name for k in model.kinds)})")
+
+
+if __name__ == "__main__":
+    main()
