@@ -86,7 +86,7 @@ def test_every_model_kind_gives_one_answer_per_crystal(kind, crystals, atom_tabl
         assert_one_answer(model.predict, structure, f"{kind} on {name}")
 
 
-@pytest.mark.parametrize("name", ["mp-elastic-k", "mp-elastic-g"])
+@pytest.mark.parametrize("name", ["mp-elastic-k", "mp-elastic-g", "mp-elastic-k-fast", "mp-elastic-g-fast"])
 def test_every_bundled_model_gives_one_answer_per_crystal(name, crystals):
     import moduli
 

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from pymatgen.core import Lattice, Structure
 
 import moduli
@@ -28,22 +27,25 @@ def crushed(structure: Structure, volume_fraction: float) -> Structure:
 
 
 def unseen_element() -> str:
-    """An element CGCNN and CHGNet both read that no mp_elastic training structure holds."""
+    """An element CGCNN and SevenNet-0 (the bundles' heads) both read that no mp_elastic
+    training structure holds."""
     from pymatgen.core.periodic_table import Element
+
+    from moduli.models.kinds.sevennet_head import shared_featurizer
 
     seen = set(model_card("mp-elastic-k")["domain"]["min_distance"])
     return next(e.symbol for e in map(Element.from_Z, range(1, 95))
-                if e.symbol not in seen and not e.is_noble_gas)
+                if e.symbol not in seen and not e.is_noble_gas and e.Z in shared_featurizer().known_z)
 
 
-def test_elements_outside_chgnet_are_rejected_naming_element_and_member(rocksalt):
+def test_elements_outside_the_heads_potential_are_rejected_naming_element_and_member(rocksalt):
     table = moduli.predict([binary("Es"), rocksalt, binary("Am")], ids=["EsO", "NaCl", "AmO"])
     reasons = dict(zip(table["id"], table["rejected"]))
     assert reasons["NaCl"] is None
     for symbol, z in (("Es", 99), ("Am", 95)):
         reason = reasons[f"{symbol}O"]
-        assert f"{symbol} (Z {z}) outside CHGNet's elements (Z 1-94)" in reason
-        assert "CHGNet-feature head" in reason and "mat1" not in reason
+        assert f"{symbol} (Z {z}) outside SevenNet-0's 89 elements" in reason
+        assert "SevenNet-feature head" in reason and "mat1" not in reason
 
 
 def test_predict_py_rejects_unreadable_elements_and_flags_and_counts_rows_outside_the_domain(
@@ -59,7 +61,7 @@ def test_predict_py_rejects_unreadable_elements_and_flags_and_counts_rows_outsid
                              "num_workers=0", "progress=false"))
     rejected = pd.read_csv(out / "rejected.csv").set_index("id")
     assert sorted(rejected.index) == ["AmO", "EsO"] and set(rejected["stage"]) == {"featurize"}
-    assert "Es (Z 99) outside CHGNet's elements" in rejected.loc["EsO", "reason"]
+    assert "Es (Z 99) outside SevenNet-0's" in rejected.loc["EsO", "reason"]
     table = pd.read_parquet(out / "predictions.parquet").set_index("id")
     assert table["in_domain"].to_dict() == {"NaCl": True, "Si": True, "Si-crushed": False, "unseen": False}
     assert table.loc["NaCl", "domain_note"] == "" and table.loc["Si", "domain_note"] == ""
@@ -103,23 +105,3 @@ def test_domain_notes_follow_the_recorded_domain(atom_table, rocksalt):
     unknown_flags, unknown_notes = domain_columns([("bulk", None), ("shear", domain)], batch, stds)
     assert unknown_flags == [None, False, False, None]
     assert unknown_notes[0] == "no training domain recorded for the bulk model"
-
-
-def test_a_head_refuses_features_other_than_its_own(tmp_path):
-    """A head whose checkpoint records another feature definition, or none (trained before the
-    per-atom features), is refused with the reason, not used on mismatched inputs."""
-    from moduli.graphs.universal import FeaturesMismatch
-    from moduli.models.registry import BUNDLED_DIR
-
-    card = model_card("mp-elastic-k")
-    head = next(m for m in card["members"] if m["setting"] == "chgnet_bundle")
-    checkpoint = torch.load(BUNDLED_DIR / "mp-elastic-k" / head["file"], weights_only=True)
-    assert checkpoint["hyper_parameters"]["features"]["definition"] == 2
-    checkpoint["hyper_parameters"]["features"]["definition"] = 1
-    torch.save(checkpoint, tmp_path / "other.ckpt")
-    with pytest.raises(FeaturesMismatch, match="definition: trained on 1, here 2"):
-        moduli.load_model(tmp_path / "other.ckpt")
-    del checkpoint["hyper_parameters"]["features"]
-    torch.save(checkpoint, tmp_path / "unrecorded.ckpt")
-    with pytest.raises(FeaturesMismatch, match="records no CHGNet feature version"):
-        moduli.load_model(tmp_path / "unrecorded.ckpt")

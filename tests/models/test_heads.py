@@ -93,3 +93,21 @@ def test_predict_py_and_moduli_predict_agree_with_a_mixed_shear_ensemble(head_ru
     assert len(table) == 12 and "shear_modulus_gpa_std" in table
     for column in ("bulk_modulus_gpa", "shear_modulus_gpa", "shear_modulus_gpa_std", "debye_temperature_k"):
         np.testing.assert_allclose(table[column], direct.loc[table.index, column], rtol=1e-6)
+
+
+def test_a_head_refuses_features_other_than_its_own(head_run, tmp_path):
+    """A head whose checkpoint records another feature definition, or none (trained before the
+    per-atom features), is refused with the reason, not used on mismatched inputs."""
+    import moduli
+    from moduli.graphs.universal import FeaturesMismatch
+
+    checkpoint = torch.load(best_of(head_run), weights_only=True)
+    assert checkpoint["hyper_parameters"]["features"]["definition"] == 2
+    checkpoint["hyper_parameters"]["features"]["definition"] = 1
+    torch.save(checkpoint, tmp_path / "other.ckpt")
+    with pytest.raises(FeaturesMismatch, match="definition: trained on 1, here 2"):
+        moduli.load_model(tmp_path / "other.ckpt")
+    del checkpoint["hyper_parameters"]["features"]
+    torch.save(checkpoint, tmp_path / "unrecorded.ckpt")
+    with pytest.raises(FeaturesMismatch, match="records no CHGNet feature version"):
+        moduli.load_model(tmp_path / "unrecorded.ckpt")

@@ -17,15 +17,16 @@ from moduli.models.registry import BUNDLED_DIR, load_bundled, sha256_of
 from tests.crafted import RunsCode
 
 REPO = Path(__file__).resolve().parents[2]
-NAMES = {"mp-elastic-k": "log10_k_vrh", "mp-elastic-g": "log10_g_vrh"}
+NAMES = {"mp-elastic-k": "log10_k_vrh", "mp-elastic-g": "log10_g_vrh",
+         "mp-elastic-k-fast": "log10_k_vrh", "mp-elastic-g-fast": "log10_g_vrh"}
 
 
 def test_bundled_models_are_listed_and_load_by_name(sample_structures, mp_records):
     listed = moduli.available_models()
-    assert set(NAMES) <= set(listed) and all(listed[n] for n in NAMES)
+    assert set(NAMES) == set(listed) and all(listed[n] for n in NAMES)
     for name, target in NAMES.items():
         ensemble = moduli.load_model(name)
-        assert isinstance(ensemble, EnsembleModel) and len(ensemble.members) >= 3
+        assert isinstance(ensemble, EnsembleModel) and len(ensemble.members) >= 2
         assert ensemble.target["name"] == target
         mean, std = ensemble.predict(sample_structures, return_std=True)
         members = np.stack([m.predict(sample_structures) for m in ensemble.members])
@@ -70,7 +71,8 @@ def test_cards_match_their_files_and_the_recorded_runs(mp_records):
             assert metrics["val/mae"] == member["val_mae"]
         elements = {e.symbol for r in mp_records for e in r.structure.composition}
         assert set(card["domain"]["min_distance"]) == elements  # train + val: every record
-        assert 0.5 < min(card["domain"]["min_distance"].values()) and 0 < card["domain"]["max_std"] < 1
+        assert 0.5 < min(card["domain"]["min_distance"].values())
+        assert 0 < card["domain"]["max_std"] < 1.5  # log10 GPa; 2-member (fast) bundles spread widest
         kinds = [s["kind"] for s in card["settings"]]
         for fold in card["cross_validation"]["per_fold"]:
             assert fold_test_mae([REPO / r for r in fold["runs"]], kinds, fold.get("weight")) == \
@@ -81,12 +83,14 @@ def test_cards_match_their_files_and_the_recorded_runs(mp_records):
 
 def fold_test_mae(runs: list[Path], kinds: list[str], weight: float | None) -> float:
     """Test MAE of one fold's runs recomputed from their files: a run's own metric, else the mean
-    of each kind's runs (CGCNN, CHGNet head), mixed with ``weight`` (the first kind's share)."""
+    of each kind's runs (CGCNN, a feature head), mixed with ``weight`` (the first kind's share)."""
     if len(runs) == 1:
         return json.loads((runs[0] / "metrics.json").read_text())["test/mae"]
     tables = {}
     for run in runs:
-        kind = yaml.safe_load((run / "config.yaml").read_text())["model"].get("net", {}).get("kind", "cgcnn")
+        metrics = json.loads((run / "metrics.json").read_text())  # names the kind since issue 18
+        kind = metrics.get("kind") or yaml.safe_load((run / "config.yaml").read_text())["model"].get(
+            "net", {}).get("kind", "cgcnn")
         table = pd.read_csv(run / "predictions" / "test.csv", dtype={"id": str}).set_index("id").sort_index()
         tables.setdefault(kind, []).append(table)
     means = [np.mean([t["prediction"] for t in tables[k]], axis=0) for k in kinds]
