@@ -165,6 +165,36 @@ def test_a_mixed_bundle_weighs_its_two_settings_on_validation(tmp_path, member_r
     assert "weight" in (tmp_path / "out" / "tiny-mix" / "README.md").read_text()
 
 
+def test_a_setting_may_add_extra_training_records_recorded_in_its_card(tmp_path, member_runs, config,
+                                                                       mp_records):
+    """Heads trained with data.extra_train beside CGCNN members without it: one validation split,
+    the same source records; the card names the extra records of that setting, and the training
+    domain holds only what every member saw. Members of one setting must agree on extra data."""
+    from moduli.data.sources import load_brgoch_new
+    from moduli.train.bundling import build_bundle
+    from moduli.train.run import train
+
+    def head(name: str, *extra: str) -> Path:
+        train(config("train", "model=sevennet_mlp", "task_name=heads", "data.fold=null",
+                     "data.fractions=[0.9,0.1,0.0]", "data.seed=42", "data.limit=120", "trainer.max_epochs=2",
+                     "logger=none", "trainer.enable_progress_bar=false", f"paths.output_dir={tmp_path / name}",
+                     *extra))
+        return tmp_path / name
+
+    with_extra = head("extra", "data.extra_train=[brgoch_new]")
+    card = build_bundle("tiny-extra", [*member_runs, with_extra], [], tmp_path / "out")
+    n_extra = len(load_brgoch_new()[0])
+    assert [s["extra_train"] for s in card["settings"]] == [None, {"sources": ["brgoch_new"], "n_records": n_extra}]
+    assert card["data"]["n_train"] + card["data"]["n_val"] == 120
+    assert "matminer_brgoch_superhard_training_subset.json.gz" in card["data"]["files"]
+    assert "+ brgoch_new data" in card["summary"]
+    assert f"plus {n_extra} training records of brgoch_new" in (tmp_path / "out" / "tiny-extra" / "README.md").read_text()
+    seen = {e.symbol for r in mp_records[:120] for e in r.structure.composition}
+    assert set(card["domain"]["min_distance"]) == seen
+    with pytest.raises(ValueError, match="the member runs of heads were trained on different extra data"):
+        build_bundle("tiny-bad", [with_extra, head("plain")], [], tmp_path / "out")
+
+
 def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pth.tar"

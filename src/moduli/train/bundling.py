@@ -3,7 +3,9 @@
     python -m moduli.train.bundling --name mp-elastic-k --runs RUN_DIR... --folds FOLD_RUN_DIR... \
         --command "how the runs were made"
 
-The member runs must share one target and one validation split. They come from one setting
+The member runs must share one target, one validation split and the training records of their
+source; a setting may add extra training records (``data.extra_train``, recorded in its card
+entry). They come from one setting
 (members differing in seed only: equal weights) or two (e.g. CGCNN networks and CHGNet-feature
 heads: the first setting's share of the weight is chosen on the validation MAE, on the same 0.05
 grid as the fold tables' mixtures, and split equally among its members). For each member the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import hashlib
 import json
 import shutil
@@ -39,7 +42,7 @@ from moduli.core.assets import ASSETS, default_cache_dir, sha256_of
 from moduli.core.config import trusted
 from moduli.core.schema import TARGETS
 from moduli.core.weighted import weighted_mean_std
-from moduli.data.sources import NAMED_SOURCES
+from moduli.data.sources import NAMED_SOURCES, load_named
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.domain import TrainingDomain
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
@@ -60,11 +63,25 @@ def _predictions(run_dir: Path, split: str) -> pd.DataFrame:
     return pd.read_csv(run_dir / "predictions" / f"{split}.csv", dtype={"id": str}).set_index("id")
 
 
-def data_fingerprint(run_dir: Path) -> str:
-    """sha256 of the sorted ``id,target`` lines of the train and validation sets the model saw."""
+def data_fingerprint(run_dir: Path, leave_out: set[str] = frozenset()) -> str:
+    """sha256 of the sorted ``id,target`` lines of the train and validation sets the model saw,
+    less the ids in ``leave_out`` (a run's extra training records)."""
     frames = [_predictions(run_dir, s)["target"] for s in ("train", "val")]
-    lines = sorted(f"{i},{t:.6f}" for frame in frames for i, t in frame.items())
+    lines = sorted(f"{i},{t:.6f}" for frame in frames for i, t in frame.items() if i not in leave_out)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _source_ids(name: str) -> frozenset[str]:
+    return frozenset(r.id for r in load_named(name)[0])
+
+
+def extra_train(run: dict[str, Any]) -> tuple[list[str], set[str]]:
+    """The extra training sources a member run read (``data.extra_train``; none for runs made
+    before it existed) and the ids of their records it trained on."""
+    names = list(run["config"]["data"].get("extra_train") or [])
+    trained = set(_predictions(run["dir"], "train").index)
+    return names, {i for name in names for i in _source_ids(name) if i in trained}
 
 
 def write_slim_checkpoint(source: Path, target: Path) -> str:
@@ -74,17 +91,20 @@ def write_slim_checkpoint(source: Path, target: Path) -> str:
     return sha256_of(target)
 
 
-def training_domain(run: dict[str, Any], max_std: float) -> TrainingDomain:
-    """The domain of a member run's training data (train + val, as its prediction files list
-    them): elements and nearest-neighbour distances from the crystal graphs of those records."""
+def training_domain(runs: list[dict[str, Any]], max_std: float) -> TrainingDomain:
+    """The domain of the data every member run saw (train + val, as their prediction files list
+    them; extra training records only if every member trained on them): elements and
+    nearest-neighbour distances from the crystal graphs of those records."""
     with trusted():
-        source = instantiate(run["config"]["data"]["source"])
+        source = instantiate(runs[0]["config"]["data"]["source"])
     records, _ = source()
-    seen = {i for split in ("train", "val") for i in _predictions(run["dir"], split).index}
+    records += [r for name in extra_train(runs[0])[0] for r in load_named(name)[0]]
+    seen = set.intersection(*({i for split in ("train", "val") for i in _predictions(run["dir"], split).index}
+                              for run in runs))
     featurizer = CrystalGraphFeaturizer(AtomFeatureTable.cgcnn(), cache_dir=default_cache_dir() / "graphs")
     graphs, _ = featurizer.featurize([r for r in records if r.id in seen])
     if len(graphs) != len(seen):
-        raise ValueError(f"{len(seen) - len(graphs)} training records of {run['dir']} have no graph now")
+        raise ValueError(f"{len(seen) - len(graphs)} training records of {runs[0]['dir']} have no graph now")
     return TrainingDomain.from_graphs(graphs, max_std)
 
 
@@ -141,9 +161,14 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     val = [_predictions(r["dir"], "val") for r in runs]
     if any(not v.index.equals(val[0].index) for v in val):
         raise ValueError("member runs must share one validation split (same ids in the same order)")
-    fingerprints = {data_fingerprint(r["dir"]) for r in runs}
+    extras = [extra_train(r) for r in runs]
+    fingerprints = {data_fingerprint(r["dir"], ids) for r, (_, ids) in zip(runs, extras)}
     if len(fingerprints) != 1:
         raise ValueError("member runs were trained on different data")
+    for setting in settings:  # extra training data may differ between settings, not within one
+        if len({(tuple(n), frozenset(i)) for r, (n, i) in zip(runs, extras)
+                if r["config"]["task_name"] == setting}) != 1:
+            raise ValueError(f"the member runs of {setting} were trained on different extra data")
     truth = val[0]["target"].to_numpy()
     stacked = np.stack([v["prediction"].to_numpy() for v in val])
     counts = [sum(r["config"]["task_name"] == s for r in runs) for s in settings]
@@ -166,14 +191,17 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
                         "val_mae": run["metrics"]["val/mae"], "run": str(run["dir"])})
     mean, raw_std = weighted_mean_std(stacked, weights)
     scale = fit_std_scale(truth, mean, raw_std)
-    domain = training_domain(runs[0], float(np.max(scale * raw_std)))
+    domain = training_domain(runs, float(np.max(scale * raw_std)))
     source = first["data"]["source"]["_target_"].rsplit(".", 1)[-1]
     groups = [next(r for r in runs if r["config"]["task_name"] == s) for s in settings]
+    extra_names = list(dict.fromkeys(n for names, _ in extras for n in names))
     cv = (cross_validation([Path(d) for d in fold_dirs], target, [_kind(g) for g in groups])
           if fold_dirs else None)
     source = source.removeprefix("load_")
     parts = [f"{n} {kind_named(_kind(g)).label} ({g['config']['task_name']}"
-             f"{'' if len(settings) == 1 else f', weight {w:.2f}'})" for n, g, w in zip(counts, groups, (share, 1 - share))]
+             f"{'' if len(settings) == 1 else f', weight {w:.2f}'}"
+             f"{''.join(f', + {e} data' for e in extras[runs.index(g)][0])})"
+             for n, g, w in zip(counts, groups, (share, 1 - share))]
     summary = f"{TARGETS[target].quantity}, {target}: ensemble of {' + '.join(parts)} trained on {source}"
     if cv:
         summary += (f"; {len(cv['per_fold'])}-fold test MAE of these settings "
@@ -184,14 +212,17 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
         "target": TARGETS[target].describe(),
         "created": date or datetime.date.today().isoformat(), "moduli_version": version("moduli"),
         "data": {"source": source, "files": {ASSETS[a].filename: ASSETS[a].sha256
-                                             for a in NAMED_SOURCES.get(source, (None, []))[1]},
+                                             for name in [source, *extra_names]
+                                             for a in NAMED_SOURCES.get(name, (None, []))[1]},
                  "split": {"kind": "random", "fractions": first["data"]["fractions"],
                            "seed": first["data"]["seed"]},
-                 "n_train": int(runs[0]["metrics"]["n/train"]), "n_val": int(runs[0]["metrics"]["n/val"]),
+                 "n_train": int(runs[0]["metrics"]["n/train"]) - len(extras[0][1]),
+                 "n_val": int(runs[0]["metrics"]["n/val"]),
                  "n_rejected": int(runs[0]["metrics"].get("n/rejected", 0)),
                  "fingerprint_sha256": fingerprints.pop(),
-                 "fingerprint_of": "sorted 'id,target' lines (log10 GPa, 6 decimals) of train + val"},
-        "settings": [_settings(g) for g in groups],
+                 "fingerprint_of": "sorted 'id,target' lines (log10 GPa, 6 decimals) of train + val "
+                                   "(of the source; a setting's extra training records are in its settings)"},
+        "settings": [_settings(g, extras[runs.index(g)]) for g in groups],
         "weights": [float(w) for w in weights],
         "weights_note": ("equal" if len(settings) == 1 else
                          f"{settings[0]}'s share {share:.2f} chosen on the validation MAE (0.05 grid), "
@@ -220,9 +251,10 @@ def _kind(run: dict[str, Any]) -> str:
     return run_kind(run["config"], run["metrics"])
 
 
-def _settings(run: dict[str, Any]) -> dict[str, Any]:
+def _settings(run: dict[str, Any], extras: tuple[list[str], set[str]]) -> dict[str, Any]:
     """What a card records of one setting's training configuration (from its first member run),
-    with the extra inputs its checkpoints record (``features``, e.g. the CHGNet version)."""
+    with the extra inputs its checkpoints record (``features``, e.g. the CHGNet version) and the
+    extra training records it read beyond the source (``extra_train``: sources and count)."""
     config = run["config"]
     model, data = config["model"], config["data"]
     best = read_checkpoint(run["dir"] / run["metrics"]["best_checkpoint"])
@@ -231,6 +263,7 @@ def _settings(run: dict[str, Any]) -> dict[str, Any]:
             "init_from": model.get("init_from"), "batch_size": data["batch_size"],
             "max_epochs": config["trainer"]["max_epochs"], "featurizer": data["featurizer"],
             "features": best["hyper_parameters"].get("features"),
+            "extra_train": {"sources": extras[0], "n_records": len(extras[1])} if extras[0] else None,
             "checkpoint": "lowest val/mae epoch of each member"}
 
 
@@ -250,6 +283,8 @@ def render_card(card: dict[str, Any]) -> str:
                   f"{s['optimizer']}, scheduler {s['scheduler']}, loss {s['loss']}, batch {s['batch_size']}, "
                   f"{s['max_epochs']} epochs, best val epoch"
                   + (f", features {features}" if features else "")
+                  + (f", plus {s['extra_train']['n_records']} training records of "
+                     f"{', '.join(s['extra_train']['sources'])}" if s.get("extra_train") else "")
                   + (f", initialised from {s['init_from']}" if s["init_from"] else "")]
     lines += [f"- weights: {card['weights_note']}"]
     if card.get("domain"):
