@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
 # Issue 19: rebuild mp-elastic-k / mp-elastic-g as the 2 recipe CGCNN members (as shipped since
-# d4f16dd, restored from the package) + the 5 SevenNet-feature heads of run_heads.sh, weights chosen
-# on validation; cross-validation: the recipe CGCNN fold runs (../2026-11-25_accuracy, 2 seeds) +
-# the SevenNet fold heads (../2026-11-30_sevennet, 5 seeds). Also the fast bundles
+# d4f16dd, restored from the package) + the 5 SevenNet-feature heads of run_heads.sh of one head
+# setting, weights chosen on validation; cross-validation: the recipe CGCNN fold runs
+# (../2026-11-25_accuracy, 2 seeds) + that setting's fold heads (5 seeds: sevennet_mlp in
+# ../2026-11-30_sevennet, the others in ../2026-11-30_levers). Also the fast bundles
 # mp-elastic-k-fast / mp-elastic-g-fast: the 2 CGCNN members alone (no foundation model to run).
-#   bash experiments/2026-11-30_sevennet_bundles/build.sh [OUT]    # OUT defaults to the package
+#   bash experiments/2026-11-30_sevennet_bundles/build.sh [OUT [SETTING]]   # the package, sevennet_extra
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export MODULI_DATA_DIR="${MODULI_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 out=${1:-src/moduli/models/bundled}
+setting=${2:-sevennet_extra}
 here=experiments/2026-11-30_sevennet_bundles
 cgcnn=experiments/2026-11-25_mixed_bundles/runs
 folds=experiments/2026-11-25_accuracy/runs
-heads=experiments/2026-11-30_sevennet/runs
+heads=experiments/2026-11-30_levers/runs
+[ "$setting" = sevennet_mlp ] && heads=experiments/2026-11-30_sevennet/runs
+case $setting in  # how run_heads.sh made the bundle heads of the setting
+  sevennet_mlp) made="run_heads.sh" ;;
+  sevennet_extra) made="run_heads.sh sevennet_extra 'data.extra_train=[brgoch_new]'" ;;
+  *) made="run_heads.sh $setting OVERRIDES (see README.md)" ;;
+esac
 .venv/bin/python experiments/2026-11-25_mixed_bundles/restore_cgcnn_members.py d4f16dd
 for pair in "k log10_k_vrh recipe_a" "g log10_g_vrh recipe_tl"; do
   set -- $pair
   .venv/bin/python -m moduli.train.bundling --name mp-elastic-$1 --out "$out" \
-    --runs $cgcnn/$2/recipe_seed{0,1} $here/runs/$2/sevennet_mlp_bundle_seed{0,1,2,3,4} \
-    --folds $folds/$2/${3}_fold{0,1,2,3,4}_seed{0,1} $heads/$2/sevennet_mlp_fold{0,1,2,3,4}_seed{0,1,2,3,4} \
-    --command "bash $here/run_heads.sh && bash $here/build.sh  # see $here/README.md"
+    --runs $cgcnn/$2/recipe_seed{0,1} $here/runs/$2/${setting}_bundle_seed{0,1,2,3,4} \
+    --folds $folds/$2/${3}_fold{0,1,2,3,4}_seed{0,1} $heads/$2/${setting}_fold{0,1,2,3,4}_seed{0,1,2,3,4} \
+    --command "bash $here/$made && bash $here/build.sh src/moduli/models/bundled $setting  # see $here/README.md"
   .venv/bin/python -m moduli.train.bundling --name mp-elastic-$1-fast --out "$out" \
     --runs $cgcnn/$2/recipe_seed{0,1} --folds $folds/$2/${3}_fold{0,1,2,3,4}_seed{0,1} \
     --command "bash $here/build.sh  # see $here/README.md (CGCNN members only)"

@@ -4,12 +4,13 @@ checkpoint records both specs and refuses a change in either; it trains and pred
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from pymatgen.core import Lattice, Structure
 
 from moduli.core.records import Record
+
+from tests.models.head_runs import loaded_head_predicts_as_in_training, train_head
 
 
 @pytest.fixture(scope="module")
@@ -43,24 +44,12 @@ def test_inputs_are_both_featurisers_vectors_and_either_can_reject(kind, sample_
 
 @pytest.fixture(scope="module")
 def head_run(tmp_path_factory, config):
-    from moduli.train.run import train
-
-    out = tmp_path_factory.mktemp("chgnet-sevennet-head")
-    train(config("train", "model=chgnet_sevennet_mlp", "data.fold=0", "data.limit=80", "trainer.max_epochs=2",
-                 "logger=none", "trainer.enable_progress_bar=false", f"paths.output_dir={out}"))
-    return out
+    return train_head(config, tmp_path_factory.mktemp("chgnet-sevennet-head"), "chgnet_sevennet_mlp",
+                      limit=80, epochs=2)
 
 
 def test_the_head_trains_and_predicts_structures_as_in_training(head_run, mp_records):
-    import moduli
-
-    metrics = json.loads((head_run / "metrics.json").read_text())
-    assert metrics["kind"] == "chgnet_sevennet_mlp" and np.isfinite(metrics["test/mae"])
-    model = moduli.load_model(head_run / metrics["best_checkpoint"])
-    written = pd.read_csv(head_run / "predictions" / "test.csv", dtype={"id": str})
-    by_id = {r.id: r for r in mp_records}
-    predicted = model.predict([by_id[i].structure for i in written["id"]])
-    np.testing.assert_allclose(predicted, written["prediction"], atol=2e-6)
+    loaded_head_predicts_as_in_training(head_run, mp_records, "chgnet_sevennet_mlp")
 
 
 @pytest.mark.parametrize("change", ["chgnet weights", "sevennet model", "one part only"])

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from tests.models.head_runs import loaded_head_predicts_as_in_training
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +50,7 @@ def best_of(run):
 def test_the_loaded_head_predicts_structures_as_in_training(head_run, mp_records):
     """From structures alone (features computed on the fly) the head gives the test predictions
     its training run wrote (from cached features)."""
-    import moduli
-
-    written = pd.read_csv(head_run / "predictions" / "test.csv", dtype={"id": str})
-    by_id = {r.id: r for r in mp_records}
-    predicted = moduli.load_model(best_of(head_run)).predict([by_id[i].structure for i in written["id"]])
-    np.testing.assert_allclose(predicted, written["prediction"], atol=2e-6)
+    loaded_head_predicts_as_in_training(head_run, mp_records, "feature_mlp")
 
 
 def test_a_mixed_ensemble_is_the_weighted_mean_of_its_kinds(head_run, training_runs, sample_structures):

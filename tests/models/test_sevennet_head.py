@@ -3,12 +3,13 @@ cannot read, training through its config and predicting from structures as in tr
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from pymatgen.core import Lattice, Structure
 
 from moduli.core.records import Record
+
+from tests.models.head_runs import loaded_head_predicts_as_in_training, train_head
 
 
 @pytest.fixture(scope="module")
@@ -62,25 +63,12 @@ def test_cached_vectors_are_reused_and_bad_structures_rejected(featurizer, sampl
 
 @pytest.fixture(scope="module")
 def head_run(tmp_path_factory, config):
-    from moduli.train.run import train
-
-    out = tmp_path_factory.mktemp("sevennet-head")
-    train(config("train", "model=sevennet_mlp", "data.fold=0", "data.limit=120", "trainer.max_epochs=3",
-                 "logger=none", "trainer.enable_progress_bar=false", f"paths.output_dir={out}"))
-    return out
+    return train_head(config, tmp_path_factory.mktemp("sevennet-head"), "sevennet_mlp")
 
 
 def test_the_head_trains_through_its_config_and_predicts_structures_as_in_training(head_run, mp_records):
-    import moduli
-
-    metrics = json.loads((head_run / "metrics.json").read_text())
-    assert metrics["kind"] == "sevennet_mlp" and np.isfinite(metrics["test/mae"])
-    model = moduli.load_model(head_run / metrics["best_checkpoint"])
+    model = loaded_head_predicts_as_in_training(head_run, mp_records, "sevennet_mlp")
     assert model.features["name"] == "sevennet" and model.features["n_features"] == 640
-    written = pd.read_csv(head_run / "predictions" / "test.csv", dtype={"id": str})
-    by_id = {r.id: r for r in mp_records}
-    predicted = model.predict([by_id[i].structure for i in written["id"]])
-    np.testing.assert_allclose(predicted, written["prediction"], atol=2e-6)
 
 
 def test_a_head_refuses_other_sevennet_features(head_run, tmp_path):
