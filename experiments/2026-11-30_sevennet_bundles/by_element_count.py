@@ -1,0 +1,68 @@
+"""Independent-set errors of two builds of the bundles, by number of elements per crystal.
+
+The check set of ``../2026-11-25_bundled_models/independent_check.py`` (657 legacy MP tensors
+outside mp_elastic) predicted by the bundles of an earlier commit (default 1157935: SevenNet heads
+without the brgoch data) and by the installed ones; mean |error| (log10 GPa) and count for 1, 2
+and >= 3 elements.
+
+    MODULI_DATA_DIR=../shared/data .venv/bin/python experiments/2026-11-30_sevennet_bundles/by_element_count.py [COMMIT]
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pymatgen.core import Structure
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "experiments" / "2026-11-25_bundled_models"))
+import independent_check as check  # noqa: E402
+
+from moduli.data.sources import load_mp_elastic  # noqa: E402
+from moduli.models.registry import load_bundled  # noqa: E402
+
+
+def check_set() -> tuple[pd.DataFrame, list[Structure]]:
+    frame = pd.DataFrame(json.loads((check.DATA / "mp_elastic_tensors_1211_trachote.json").read_text()))
+    known = {r.id for r in load_mp_elastic(check.DATA)[0]}
+    rows, structures = [], []
+    for item in frame.to_dict("records"):
+        if item["material_id"] in known:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = check.vrh(item["elasticity.elastic_tensor"])
+            structure = Structure.from_str(item["cif"], fmt="cif")
+        if values is None:
+            continue
+        rows.append({"elements": min(len(structure.composition.elements), 3),
+                     "k": np.log10(values["k_vrh"]), "g": np.log10(values["g_vrh"])})
+        structures.append(structure)
+    return pd.DataFrame(rows), structures
+
+
+def main() -> None:
+    commit = sys.argv[1] if len(sys.argv) > 1 else "1157935"
+    data, structures = check_set()
+    with tempfile.TemporaryDirectory() as old:
+        archive = subprocess.run(["git", "archive", commit, "src/moduli/models/bundled"], cwd=REPO,
+                                 check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+            tar.extractall(old)
+        for label, root in ((f"bundles at {commit}", Path(old) / "src/moduli/models/bundled"), ("installed bundles", None)):
+            errors = data.assign(
+                bulk=np.abs(load_bundled("mp-elastic-k", root).predict(structures) - data["k"]),
+                shear=np.abs(load_bundled("mp-elastic-g", root).predict(structures) - data["g"]))
+            table = errors.groupby("elements")[["bulk", "shear"]].agg(["mean", "count"]).round(4)
+            print(f"## {label} (elements: 3 means 3 or more)\n\n{table.to_string()}\n")
+
+
+if __name__ == "__main__":
+    main()
