@@ -98,7 +98,8 @@ def test_the_registry_finds_every_kind_defined_in_the_kinds_package():
     there is all it takes); kinds defined elsewhere, like the test kind above, are not."""
     from moduli.models import kinds
 
-    shipped = {"cgcnn", "feature_mlp", "sevennet_mlp", "sevennet_meanstd_mlp", "chgnet_sevennet_mlp"}
+    shipped = {"cgcnn", "feature_mlp", "sevennet_mlp", "sevennet_meanstd_mlp", "chgnet_sevennet_mlp",
+               "sevennet_stiffness_mlp"}
     assert set(kinds._discover()) == set(KINDS) == shipped
     made = []
 
