@@ -2,8 +2,9 @@
 
 The same real structures (matminer dielectric set, default 300) through every step a prediction
 takes: the crystal graph (every kind), then each foundation-model featuriser (CHGNet, SevenNet-0
-mean, SevenNet-0 mean + std), each without its cache; then every bundled model's ``predict``
-end to end from structures (graphs, features, all members), one thread, no workers. Prints
+mean, SevenNet-0 mean + std, SevenNet-0's clamped-ion stiffness), each without its cache; then
+every bundled model's ``predict`` end to end from structures (graphs, features, all members),
+one thread, no workers. Prints
 milliseconds per structure. ``benchmarks/predict.py`` measures the whole pipeline with workers.
 
     MODULI_DATA_DIR=../shared/data .venv/bin/python benchmarks/model_cost.py [--n 300]
@@ -48,6 +49,11 @@ def main() -> None:
         featurizer = SevenNetFeaturizer(definition=definition)
         steps[f"SevenNet-0 d{definition} features ({kind})"] = \
             lambda s, f=featurizer: [f.compute_one(x) for x in s]
+    from moduli.models.kinds.sevennet_stiffness_head import SevenNetStiffness
+
+    stiffness = SevenNetStiffness()
+    steps["SevenNet-0 clamped-ion K + P (sevennet_stiffness_mlp adds it)"] = \
+        lambda s: [stiffness.compute_one(x) for x in s]
     for name, step in steps.items():
         step(structures[:5])  # warm up
         print(f"  {name:44} {per_structure_ms(step, structures):8.2f}")
