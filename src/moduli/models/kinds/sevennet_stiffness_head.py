@@ -7,7 +7,7 @@ clipped at 0.1 GPa so an unstable cell still gives a number) and the pressure -d
 by central differences. Clamped ions overestimate K where atoms would relax under strain (a
 relaxed-ion K needs ~1.5 s per structure), but as a *feature* the head learns what to make of it;
 issue 19's probe found the potentials' K ranks DFT's well (Spearman 0.97 relaxed). Both numbers
-are intensive, so a supercell gives the same. Three energy evaluations (~50 ms per structure on
+are intensive, so a supercell gives the same. Three energy evaluations (53 ms per structure on
 one thread) on top of the features: a row of the accuracy table, not a default.
 """
 from __future__ import annotations
