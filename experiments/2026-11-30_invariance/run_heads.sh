@@ -12,7 +12,7 @@ cd "$here/../.."
 export MODULI_DATA_DIR="${MODULI_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} WANDB_MODE=${WANDB_MODE:-disabled}
 what=${1:-all}
-.venv/bin/python -m moduli.data.features --source mp_elastic
+.venv/bin/python -m moduli.train.features --source mp_elastic
 train() {  # OUT ARGS...
   local out=$1; shift
   [ -f "$out/metrics.json" ] && return 0

@@ -159,7 +159,7 @@ def load_brgoch_new(data_dir: str | Path | None = None) -> SourceResult:
     return _split(one(position, row) for position, row in enumerate(rows, start=1))
 
 
-# The training sources known by name (moduli.data.features, moduli-report --dataset, bundle cards,
+# The training sources known by name (moduli.train.features, moduli-report --dataset, bundle cards,
 # data.extra_train): name -> (loader taking a data dir, the asset names of its files).
 NAMED_SOURCES: dict[str, tuple[Callable[..., SourceResult], list[str]]] = {
     "mp_elastic": (load_mp_elastic, ["mp_binary_elasticity_2025", "elastic_tensor_2015"]),

@@ -1,9 +1,10 @@
-"""python -m moduli.data.features fills a head kind's caches for a source, in parts side by side,
+"""python -m moduli.train.features fills a head kind's caches for a source, in parts side by side,
 and what it made is what training reads."""
 import numpy as np
 import pytest
 
-from moduli.data import features, sources
+from moduli.data import sources
+from moduli.train import features
 
 
 @pytest.fixture

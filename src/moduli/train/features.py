@@ -1,6 +1,6 @@
 """Precompute the per-structure vectors a head kind reads, for a training source, into the cache.
 
-    python -m moduli.data.features [--kind feature_mlp] [--source mp_elastic] [--part K --parts N]
+    python -m moduli.train.features [--kind feature_mlp] [--source mp_elastic] [--part K --parts N]
         [--data-dir DIR] [--cache-dir DIR]
 
 ``--kind`` is any kind whose network reads per-structure vectors (CHGNet's ``feature_mlp``,
