@@ -120,10 +120,9 @@ def load_brgoch_new(data_dir: str | Path | None = None) -> SourceResult:
     """
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
-    main, _ = load_mp_elastic(data_dir)
+    main, main_rejections = load_mp_elastic(data_dir)
+    mp_elastic_ids = {r.id for r in main} | {r.id for r in main_rejections}  # every id of its files
     held_out = table_rows(read_json(fetch("mp_elastic_tensors_1211", data_dir)))
-    mp_elastic_ids = ({row["mp_id"] for row in read_json(fetch("mp_binary_elasticity_2025", data_dir))}
-                      | {row["material_id"] for row in table_rows(read_json(fetch("elastic_tensor_2015", data_dir)))})
     held_out_ids = {row["material_id"] for row in held_out}
     known: dict[str, list[tuple[str, Any]]] = {}  # reduced formula -> (what, structure)
     for record in main:
