@@ -47,7 +47,9 @@ def vrh(tensor) -> dict[str, float] | None:
     return values
 
 
-def main() -> None:
+def check_set() -> tuple[int, pd.DataFrame, list[Structure]]:
+    """(entries in the file, one row per usable entry: id, Voigt / Reuss / VRH moduli, ``unseen``,
+    and its structure): ids outside mp_elastic with a physical tensor."""
     frame = pd.DataFrame(json.loads((DATA / "mp_elastic_tensors_1211_trachote.json").read_text()))
     records, _ = load_mp_elastic(DATA)
     known_ids = {r.id for r in records}
@@ -67,12 +69,16 @@ def main() -> None:
         rows.append({"id": item["material_id"], **moduli_values,
                      "unseen": (cell["formula"], cell["spacegroup_number"]) not in known_materials})
         structures.append(structure)
-    data = pd.DataFrame(rows)
+    return len(frame), pd.DataFrame(rows), structures
+
+
+def main() -> None:
+    n_entries, data, structures = check_set()
     table = moduli.predict(structures, ids=data["id"].tolist())
     original = {t: moduli.load_model(DATA / "cgcnn_reference" / "pretrained" / f"{t}-moduli.pth.tar", DATA)
                 .predict(structures) for t in ("bulk", "shear")}
     print("# Bundled ensembles on an independent elastic set\n")
-    print(f"{len(frame)} entries; {len(data)} with an id outside mp_elastic and a physical tensor; "
+    print(f"{n_entries} entries; {len(data)} with an id outside mp_elastic and a physical tensor; "
           f"{int(data['unseen'].sum())} of them also with a (formula, space group) absent from "
           f"mp_elastic; {int(table['rejected'].notna().sum())} not predictable.\n")
     print("| modulus | subset | n | bundled MAE (log10 GPa) | bundled R² | original CGCNN MAE | "

@@ -9,52 +9,31 @@ and >= 3 elements.
 """
 from __future__ import annotations
 
-import json
+import io
 import subprocess
 import sys
 import tarfile
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from pymatgen.core import Structure
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "experiments" / "2026-11-25_bundled_models"))
 import independent_check as check  # noqa: E402
 
-from moduli.data.sources import load_mp_elastic  # noqa: E402
 from moduli.models.registry import load_bundled  # noqa: E402
-
-
-def check_set() -> tuple[pd.DataFrame, list[Structure]]:
-    frame = pd.DataFrame(json.loads((check.DATA / "mp_elastic_tensors_1211_trachote.json").read_text()))
-    known = {r.id for r in load_mp_elastic(check.DATA)[0]}
-    rows, structures = [], []
-    for item in frame.to_dict("records"):
-        if item["material_id"] in known:
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            values = check.vrh(item["elasticity.elastic_tensor"])
-            structure = Structure.from_str(item["cif"], fmt="cif")
-        if values is None:
-            continue
-        rows.append({"elements": min(len(structure.composition.elements), 3),
-                     "k": np.log10(values["k_vrh"]), "g": np.log10(values["g_vrh"])})
-        structures.append(structure)
-    return pd.DataFrame(rows), structures
 
 
 def main() -> None:
     commit = sys.argv[1] if len(sys.argv) > 1 else "1157935"
-    data, structures = check_set()
+    _, data, structures = check.check_set()
+    data["elements"] = [min(len(s.composition.elements), 3) for s in structures]
+    data["k"], data["g"] = np.log10(data["k_vrh"]), np.log10(data["g_vrh"])
     with tempfile.TemporaryDirectory() as old:
         archive = subprocess.run(["git", "archive", commit, "src/moduli/models/bundled"], cwd=REPO,
                                  check=True, capture_output=True).stdout
-        with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(old)
         for label, root in ((f"bundles at {commit}", Path(old) / "src/moduli/models/bundled"), ("installed bundles", None)):
             errors = data.assign(
