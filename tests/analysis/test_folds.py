@@ -62,17 +62,15 @@ def test_runs_differing_in_seed_form_an_ensemble_row(training_runs, tmp_path):
     assert len(ensembles(runs[runs["seed"] == 42])) == 0  # one run per fold: no ensemble
 
 
-def test_a_mixture_of_two_settings_takes_its_weight_from_validation(training_runs, tmp_path):
+def _noisy_settings(training_runs, tmp_path, noises: dict[str, float]) -> None:
+    """One copy of a real run per setting, its predictions replaced by target + Gaussian noise."""
     import shutil
 
     import pandas as pd
     import yaml
 
-    from moduli.analysis.folds import MIXTURE_WEIGHTS, mixtures
-    from moduli.analysis.metrics import mae
-
     rng = np.random.default_rng(1)
-    for setting, noise in (("first", 0.05), ("second", 0.2)):
+    for setting, noise in noises.items():
         run = tmp_path / setting
         shutil.copytree(training_runs / "cgcnn_0", run)
         config = yaml.safe_load((run / "config.yaml").read_text())
@@ -82,6 +80,15 @@ def test_a_mixture_of_two_settings_takes_its_weight_from_validation(training_run
             table = pd.read_csv(run / "predictions" / f"{split}.csv", dtype={"id": str})
             table["prediction"] = table["target"] + rng.normal(0, noise, len(table))
             table.to_csv(run / "predictions" / f"{split}.csv", index=False)
+
+
+def test_a_mixture_of_two_settings_takes_its_weight_from_validation(training_runs, tmp_path):
+    import pandas as pd
+
+    from moduli.analysis.folds import MIXTURE_WEIGHTS, mixtures
+    from moduli.analysis.metrics import mae
+
+    _noisy_settings(training_runs, tmp_path, {"first": 0.05, "second": 0.2})
     row = mixtures(gather([tmp_path]), "first", "second").iloc[0]
     read = {s: {k: pd.read_csv(tmp_path / k / "predictions" / f"{s}.csv", dtype={"id": str}).set_index("id")
                 for k in ("first", "second")} for s in ("val", "test")}
@@ -99,3 +106,31 @@ def test_a_mixture_of_two_settings_takes_its_weight_from_validation(training_run
     mixed = best * a["prediction"] + (1 - best) * b["prediction"]
     std = (a["prediction"] - b["prediction"]).abs() * np.sqrt(best * (1 - best))
     assert row["test_within_2_sigma"] == pytest.approx(np.mean((mixed - a["target"]).abs() <= 2 * std))
+
+
+def test_a_mixture_of_three_settings_takes_its_shares_from_validation(training_runs, tmp_path):
+    """Three settings: the shares are the grid point with the lowest validation MAE (brute force
+    here over every split of 1 into steps of 0.05), and the test MAE is that mixture's."""
+    import pandas as pd
+
+    from moduli.analysis.folds import mixtures
+    from moduli.analysis.metrics import mae
+
+    names = ("first", "second", "third")
+    _noisy_settings(training_runs, tmp_path, dict(zip(names, (0.2, 0.05, 0.1))))
+    row = mixtures(gather([tmp_path]), *names).iloc[0]
+    read = {s: [pd.read_csv(tmp_path / k / "predictions" / f"{s}.csv", dtype={"id": str}).set_index("id")
+                for k in names] for s in ("val", "test")}
+
+    def mixed_mae(split, shares):
+        tables = read[split]
+        ids = tables[0].index
+        return mae(tables[0]["target"], sum(w * t.loc[ids, "prediction"] for w, t in zip(shares, tables)))
+
+    grid = [(a / 20, b / 20, (20 - a - b) / 20) for a in range(21) for b in range(21 - a)]
+    best = min(grid, key=lambda shares: mixed_mae("val", shares))
+    shares = tuple(float(w) for w in row["shares"].split("/"))
+    assert shares == pytest.approx(best) and sum(shares) == pytest.approx(1.0)
+    assert shares[1] == max(shares)  # the least noisy setting weighs most
+    assert row["test_mae"] == pytest.approx(mixed_mae("test", best))
+    assert row["setting"] == "first+second+third" and row["members"] == 3 and row["weight"] == shares[0]

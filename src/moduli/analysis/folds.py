@@ -1,14 +1,14 @@
 """Gather run dirs (e.g. the folds of a cross-validation) into one table.
 
-    python -m moduli.analysis.folds RUN_OR_SWEEP_DIR [...] [--mix FIRST SECOND] [--out summary.md]
+    python -m moduli.analysis.folds RUN_OR_SWEEP_DIR [...] [--mix FIRST SECOND [...]] [--out summary.md]
 
 Every folder below the given ones that holds a ``metrics.json`` and a ``config.yaml`` is one run;
 its model (``cgcnn`` or the baseline estimator's class), setting (the config's ``task_name``, which
 tells e.g. ``experiment=mp_elastic_paper`` from ``experiment=mp_elastic_tuned_g``), target and fold
 come from its resolved config. Runs of one target, model, setting and fold that differ in seed
 are also combined into a deep ensemble (:func:`ensembles`: the mean of the members' predictions
-per id). With ``--mix``, two settings are mixed per fold (:func:`mixtures`: the first's share of
-the weight chosen on validation). Prints (and writes) the per-fold test MAE / R² and their mean ±
+per id). With ``--mix``, two or more settings are mixed per fold (:func:`mixtures`: their shares
+chosen on validation). Prints (and writes) the per-fold test MAE / R² and their mean ±
 std over folds (ddof=1), and the uncertainty calibration of ensembles and mixtures (raw, and
 times one scale fitted on validation). With ``--matbench-dir``, runs on a Matbench task also go into
 Matbench-format results files (``moduli.analysis.matbench_results``).
@@ -16,8 +16,9 @@ Matbench-format results files (``moduli.analysis.matbench_results``).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -131,50 +132,65 @@ def member_table(runs: list[Path], split: str) -> pd.DataFrame:
                          **{k: t.loc[ids, "prediction"] for k, t in enumerate(tables)}}, index=ids)
 
 
-MIXTURE_WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
+MIXTURE_STEP = 0.05  # the grid of a mixture's shares
 
 
-def mixture_weights(first: int, second: int, weight: float) -> np.ndarray:
-    """Member weights of a mixture: ``weight`` shared by the first setting's ``first`` members,
-    ``1 - weight`` by the second's ``second``."""
-    return np.array([weight / first] * first + [(1 - weight) / second] * second)
+def share_grid(n_groups: int) -> list[tuple[float, ...]]:
+    """Every way to share a weight of 1 among ``n_groups`` on the :data:`MIXTURE_STEP` grid, the
+    first group's share ascending first (for two groups: (0, 1), (0.05, 0.95), ..., (1, 0))."""
+    steps = round(1 / MIXTURE_STEP)
+    return [tuple(round(k * MIXTURE_STEP, 2) for k in (*head, steps - sum(head)))
+            for head in itertools.product(range(steps + 1), repeat=n_groups - 1) if sum(head) <= steps]
 
 
-def choose_mixture_weight(truth: np.ndarray, first: np.ndarray, second: np.ndarray) -> float:
-    """The weight (0.05 grid) of the first group's mean that minimises the MAE of
-    ``w * mean(first) + (1 - w) * mean(second)`` against ``truth`` (use validation only)."""
-    a, b = first.mean(axis=0), second.mean(axis=0)
-    return float(min(MIXTURE_WEIGHTS, key=lambda w: mae(truth, w * a + (1 - w) * b)))
+MIXTURE_WEIGHTS = np.array([shares[0] for shares in share_grid(2)])  # the first's share, two groups
 
 
-def mixtures(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
-    """Two settings mixed per target and fold: ``w * mean(first's runs) + (1 - w) * mean(second's
-    runs)``, ``w`` on a 0.05 grid chosen by the validation MAE alone (never the test fold).
+def mixture_weights(counts: Sequence[int], shares: Sequence[float]) -> np.ndarray:
+    """Member weights of a mixture: each group's share split evenly among its ``counts`` members."""
+    return np.concatenate([[share / count] * count for share, count in zip(shares, counts)])
 
-    One row per (target, fold) where both settings have runs: model ``mixture``, setting
-    ``first+second``, ``weight`` (of ``first``), ``members``, MAE / R² per split and the
-    uncertainty columns of :func:`ensemble_metrics` (the members' std under the same weights).
+
+def choose_shares(truth: np.ndarray, groups: Sequence[np.ndarray]) -> tuple[float, ...]:
+    """The shares (:func:`share_grid`) of the groups' means (each group: members x ids) whose
+    weighted sum has the lowest MAE against ``truth`` (use validation only); ties go to the
+    earliest in the grid's order."""
+    means = [group.mean(axis=0) for group in groups]
+    return min(share_grid(len(groups)), key=lambda shares: mae(truth, sum(w * m for w, m in zip(shares, means))))
+
+
+def mixtures(frame: pd.DataFrame, *settings: str) -> pd.DataFrame:
+    """Two or more settings mixed per target and fold: ``sum_k w_k * mean(setting k's runs)``,
+    the shares ``w_k`` on a 0.05 grid chosen by the validation MAE alone (never the test fold).
+
+    One row per (target, fold) where every setting has runs: model ``mixture``, setting
+    ``first+second[+...]``, ``weight`` (the first's share), ``shares`` (all, "/"-joined),
+    ``members``, MAE / R² per split and the uncertainty columns of :func:`ensemble_metrics` (the
+    members' std under the same weights).
     """
+    if len(settings) < 2:
+        raise ValueError(f"a mixture needs two or more settings, got {settings}")
     rows = []
     singles = frame[~frame["model"].str.endswith(ENSEMBLE)]
     for (target, fold), group in singles.groupby(["target", "fold"]):
-        runs = {name: [Path(r) for r in group.loc[group["setting"] == name, "run"]] for name in (first, second)}
+        runs = {name: [Path(r) for r in group.loc[group["setting"] == name, "run"]] for name in settings}
         if not all(runs.values()):
             continue
         predictions = {}
         for split in SPLITS:
-            a, b = (member_table(runs[name], split) for name in (first, second))
-            b = b.loc[a.index]
-            predictions[split] = (a["target"].to_numpy(float), np.concatenate(
-                [a.drop(columns="target").to_numpy(float).T, b.drop(columns="target").to_numpy(float).T]))
-        n_first = len(runs[first])
+            tables = [member_table(runs[name], split) for name in settings]
+            ids = tables[0].index
+            predictions[split] = (tables[0]["target"].to_numpy(float), np.concatenate(
+                [t.loc[ids].drop(columns="target").to_numpy(float).T for t in tables]))
+        counts = [len(runs[name]) for name in settings]
         truth, members = predictions["val"]
-        weight = choose_mixture_weight(truth, members[:n_first], members[n_first:])
-        row = {"target": target, "model": "mixture", "setting": f"{first}+{second}", "fold": fold,
-               "seed": None, "matbench_task": group["matbench_task"].iloc[0], "weight": weight,
-               "run": ";".join(str(r) for name in (first, second) for r in runs[name]),
-               "members": n_first + len(runs[second])}
-        row.update(ensemble_metrics(predictions, mixture_weights(n_first, len(runs[second]), weight)))
+        bounds = np.cumsum([0, *counts])
+        shares = choose_shares(truth, [members[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+        row = {"target": target, "model": "mixture", "setting": "+".join(settings), "fold": fold,
+               "seed": None, "matbench_task": group["matbench_task"].iloc[0], "weight": shares[0],
+               "shares": "/".join(f"{w:.2f}" for w in shares),
+               "run": ";".join(str(r) for name in settings for r in runs[name]), "members": sum(counts)}
+        row.update(ensemble_metrics(predictions, mixture_weights(counts, shares)))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -215,12 +231,13 @@ def to_markdown(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
                          f"{row.test_scaled_within_1_sigma:.3f} | {row.test_scaled_within_2_sigma:.3f} |")
     mixed = frame[frame["weight"].notna()] if "weight" in frame else frame.iloc[0:0]
     if len(mixed):
-        lines += ["", "Mixtures: weight of the first setting, chosen on validation MAE:", "",
-                  "| target | setting | fold | members | weight | val MAE | test MAE |",
+        lines += ["", "Mixtures: the settings' shares (in the order of the setting's name), chosen on "
+                  "validation MAE:", "",
+                  "| target | setting | fold | members | shares | val MAE | test MAE |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
         for row in mixed.itertuples():
             lines.append(f"| {row.target} | {row.setting} | {row.fold} | {int(row.members)} | "
-                         f"{row.weight:.2f} | {row.val_mae:.4f} | {row.test_mae:.4f} |")
+                         f"{row.shares} | {row.val_mae:.4f} | {row.test_mae:.4f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -228,14 +245,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Per-fold and mean ± std test metrics of run dirs")
     parser.add_argument("roots", nargs="+", help="run dirs or folders holding them (searched recursively)")
     parser.add_argument("--out", help="also write the tables (markdown) to this file")
-    parser.add_argument("--mix", nargs=2, action="append", default=[], metavar=("FIRST", "SECOND"),
-                        help="also mix two settings (task names) per fold, the weight chosen on "
-                        "validation; repeatable")
+    parser.add_argument("--mix", nargs="+", action="append", default=[], metavar="SETTING",
+                        help="also mix two or more settings (task names) per fold, the shares chosen "
+                        "on validation; repeatable")
     parser.add_argument("--matbench-dir", help="write a Matbench results file per model and setting "
                         "of the runs on Matbench tasks into this folder")
     args = parser.parse_args(argv)
     runs = gather(args.roots)
-    extra = [ensembles(runs), *(mixtures(runs, first, second) for first, second in args.mix)]
+    extra = [ensembles(runs), *(mixtures(runs, *settings) for settings in args.mix)]
     frame = pd.concat([runs, *[e for e in extra if len(e)]], ignore_index=True)
     text = to_markdown(frame, summarize(frame))
     print(text)

@@ -32,7 +32,7 @@ import pandas as pd
 import torch
 import yaml
 
-from moduli.analysis.folds import (choose_mixture_weight, ensembles, gather, mixture_weights, mixtures,
+from moduli.analysis.folds import (choose_shares, ensembles, gather, mixture_weights, mixtures,
                                    run_kind)
 from moduli.analysis.metrics import cross_fitted_calibration, fit_std_scale, mae, r2, std_calibration
 from hydra.utils import instantiate
@@ -173,8 +173,8 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     stacked = np.stack([v["prediction"].to_numpy() for v in val])
     counts = [sum(r["config"]["task_name"] == s for r in runs) for s in settings]
     if len(settings) == 2:
-        share = choose_mixture_weight(truth, stacked[:counts[0]], stacked[counts[0]:])
-        weights = mixture_weights(counts[0], counts[1], share)
+        share = choose_shares(truth, [stacked[:counts[0]], stacked[counts[0]:]])[0]
+        weights = mixture_weights(counts, (share, 1 - share))
     else:
         share, weights = 1.0, np.full(len(runs), 1.0 / len(runs))
     folder = Path(out_root) / name
