@@ -5,7 +5,8 @@
 # checkpoint, ase 3.29.0, e3nn 0.6.0, braceexpand) and .devcarry/data.npz (export.py); writes
 # $OUT/results.tar.gz (predictions, histories, logs) and the bundle runs' weights.
 #   bash experiments/2026-11-30_finetune/device.sh        # on the GPU machine, from the repo root
-# (EXTRA: more finetune.py train options, e.g. "--limit 16 --epochs 2 --device cpu" for a dry run here)
+# (EXTRA: more finetune.py train options, e.g. "--limit 16 --epochs 2 --device cpu" for a dry run here;
+#  SETTINGS: "name options|name options", RUNS: "fold0 ... bundle", PEEK: seconds to the nvidia-smi snapshot)
 set -u
 here=experiments/2026-11-30_finetune
 export PYTHONPATH=$PWD/.devcarry/site PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 PYTHONWARNINGS=ignore
@@ -17,11 +18,12 @@ mkdir -p $res
 } 2>&1 | tee $res/env.txt
 python3 $here/finetune.py graphs .devcarry/data.npz /tmp/graphs.pt --workers 16 2>&1 | tee $res/graphs.log
 [ -f /tmp/graphs.pt ] || { cp $res/*.txt $res/*.log "$OUT"/; exit 1; }
-for setting in "a --lr-body 1e-4 --seed 0" "b --lr-body 3e-4 --seed 1"; do
+IFS='|' read -ra settings <<< "${SETTINGS:-a --lr-body 1e-4 --seed 0|b --lr-body 3e-4 --seed 1}"
+for setting in "${settings[@]}"; do
   set -- $setting
   name=$1
   shift
-  for run in fold0 fold1 fold2 fold3 fold4 bundle; do
+  for run in ${RUNS:-fold0 fold1 fold2 fold3 fold4 bundle}; do
     save=""
     [ $run = bundle ] && save=--save
     timeout $((budget + 100)) python3 $here/finetune.py train .devcarry/data.npz /tmp/graphs.pt $run $res/$name \
