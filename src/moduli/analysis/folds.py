@@ -196,20 +196,23 @@ def mixtures(frame: pd.DataFrame, *settings: str) -> pd.DataFrame:
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std over folds of test MAE and R², per target, model and setting, best MAE first."""
+    """Mean ± std over folds of test MAE and R² and the mean validation MAE (the number to choose
+    settings by), per target, model and setting, best test MAE first."""
     grouped = frame.groupby(["target", "model", "setting"])
     summary = pd.DataFrame({
         "folds": grouped["fold"].apply(lambda f: ",".join(str(int(x)) for x in sorted(f))),
+        "val_mae_mean": grouped["val_mae"].mean(),
         "test_mae_mean": grouped["test_mae"].mean(), "test_mae_std": grouped["test_mae"].std(ddof=1),
         "test_r2_mean": grouped["test_r2"].mean(), "test_r2_std": grouped["test_r2"].std(ddof=1)})
     return summary.reset_index().sort_values(["target", "test_mae_mean"])
 
 
 def to_markdown(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
-    lines = ["| target | model | setting | folds | test MAE (mean ± std) | test R² (mean ± std) |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| target | model | setting | folds | val MAE (mean) | test MAE (mean ± std) | test R² (mean ± std) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for row in summary.itertuples():
-        lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.folds} | {row.test_mae_mean:.4f} ± "
+        lines.append(f"| {row.target} | {row.model} | {row.setting} | {row.folds} | {row.val_mae_mean:.4f} | "
+                     f"{row.test_mae_mean:.4f} ± "
                      f"{row.test_mae_std:.4f} | {row.test_r2_mean:.3f} ± {row.test_r2_std:.3f} |")
     lines += ["", "Per fold (test MAE / R²):", "",
               "| target | model | setting | fold | test MAE | test R² |", "| --- | --- | --- | --- | --- | --- |"]

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Issue 19, lever 5: the fine-tuned SevenNet-0 runs (run dirs made from device/ by run_dirs.py)
+# next to the recipe CGCNN (../2026-11-25_accuracy, seeds 0-1) and the SevenNet-feature heads
+# (../2026-11-30_levers: sevennet_extra and sevennet_stiffness_extra, seeds 0-4), alone (ensembles)
+# and mixed, every mixture's shares chosen on each fold's validation split. -> folds.md
+#   bash experiments/2026-11-30_finetune/tables.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../.."
+.venv/bin/python "$here/run_dirs.py" > /dev/null
+runs=(); mixes=()
+for fold in 0 1 2 3 4; do
+  for target in log10_g_vrh log10_k_vrh; do
+    for seed in 0 1 2 3 4; do
+      for setting in sevennet_extra sevennet_stiffness_extra; do
+        runs+=("experiments/2026-11-30_levers/runs/$target/${setting}_fold${fold}_seed$seed")
+      done
+    done
+    for ft in a b c; do runs+=("$here/runs/$target/sevennet_ft_${ft}_fold$fold"); done
+  done
+  for seed in 0 1; do
+    runs+=("experiments/2026-11-25_accuracy/runs/log10_g_vrh/recipe_tl_fold${fold}_seed$seed"
+           "experiments/2026-11-25_accuracy/runs/log10_k_vrh/recipe_a_fold${fold}_seed$seed")
+  done
+done
+for cgcnn in recipe_tl recipe_a; do
+  mixes+=(--mix $cgcnn sevennet_extra --mix $cgcnn sevennet_ft
+          --mix $cgcnn sevennet_extra sevennet_ft --mix $cgcnn sevennet_stiffness_extra sevennet_ft
+          --mix $cgcnn sevennet_extra sevennet_stiffness_extra
+          --mix $cgcnn sevennet_extra sevennet_stiffness_extra sevennet_ft)
+done
+mixes+=(--mix sevennet_extra sevennet_ft)
+.venv/bin/python -m moduli.analysis.folds "${runs[@]}" "${mixes[@]}" --out "$here/folds.md"
