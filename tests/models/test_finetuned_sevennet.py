@@ -80,3 +80,35 @@ def test_training_moves_body_and_head_and_lowers_the_loss(parts, sample_structur
     assert losses[-1] < losses[0]
     moved = {name for name, p in net.named_parameters() if not torch.equal(p, before[name])}
     assert any(name.startswith("body.") for name in moved) and any(name.startswith("mlp.") for name in moved)
+
+
+def test_the_kind_trains_through_train_py_and_predicts_as_in_training(config, mp_records, tmp_path):
+    """model=sevennet_finetuned: SevenNet's graphs added to the crystal graphs, the body at
+    lr x pretrained_lr_scale, and the checkpoint predicts structures as the run wrote them."""
+    from moduli.models.kinds import kind_named
+
+    from tests.models.head_runs import loaded_head_predicts_as_in_training, train_head
+
+    run = train_head(config, tmp_path / "run", "sevennet_finetuned", limit=40, epochs=2)
+    model = loaded_head_predicts_as_in_training(run, mp_records, "sevennet_finetuned")
+    assert model.features == kind_named("sevennet_finetuned").input_spec()
+    groups = model.kind.parameter_groups(model.net, lr=1e-3, pretrained_lr_scale=0.3)
+    assert [g["lr"] for g in groups] == pytest.approx([3e-4, 1e-3])
+    assert sum(p.numel() for p in groups[0]["params"]) > 800_000  # SevenNet-0's body trains
+
+
+def test_structures_with_elements_sevennet_lacks_are_rejected_with_the_reason(atom_table, rocksalt):
+    from pymatgen.core import Lattice, Structure
+
+    from moduli.core.records import Record
+    from moduli.graphs.featurizer import CrystalGraphFeaturizer
+    from moduli.models.kinds import kind_named
+
+    einsteinium = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.0), ["Es", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    records = {"NaCl": Record("NaCl", rocksalt), "EsO": Record("EsO", einsteinium)}
+    graphs, _ = CrystalGraphFeaturizer(atom_table).featurize(list(records.values()))
+    kept, rejections = kind_named("sevennet_finetuned").add_inputs(graphs, records)
+    assert [g.id for g in kept] == ["NaCl"] and kept[0].sn_edge_index.shape[0] == 2
+    assert kept[0].sn_edge_vec.shape == (kept[0].sn_edge_index.shape[1], 3)
+    assert [(r.id, r.stage) for r in rejections] == [("EsO", "featurize")]
+    assert "Es (Z 99) outside SevenNet-0's 89 elements" in rejections[0].reason

@@ -1,0 +1,153 @@
+"""The fine-tuned SevenNet kind: SevenNet-0 trained end to end with a moduli head.
+
+The network is :class:`moduli.models.finetuned_sevennet.FinetunedSevenNet` (SevenNet-0's body,
+its per-layer atom means of the scalar channels, an MLP), behind an adapter that reads the crystal
+graph's batch. Besides the crystal graph (whose ``z`` gives the atoms), each structure carries
+SevenNet's own graph: the index pairs and vectors of every edge within SevenNet-0's 5 Å cutoff
+(``sn_edge_index``, ``sn_edge_vec``; PyG shifts ``sn_edge_index`` by the atoms of the graphs
+before it when batching, as it does ``edge_index``, since both graphs share the atoms). The graph
+is made per structure by sevenn's own neighbour list, with no cache (milliseconds per structure,
+against ~19 ms for SevenNet-0's forward pass on one CPU thread).
+
+A network may have several outputs (the fine-tuning record of issue 19 trained log10 K and log10
+G together); ``output`` picks the one this model predicts. Training through ``train.py`` works on
+CPU (slow: a forward and backward pass through SevenNet-0 per structure) and on a GPU
+(``trainer=gpu``); the body trains at ``lr x pretrained_lr_scale``.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pymatgen.core import Structure
+from torch import Tensor, nn
+from torch_geometric.data import Batch, Data
+
+from moduli.core.records import Record, Rejection
+from moduli.core.schema import Stage
+from moduli.graphs.featurizer import StructureRejected
+from moduli.graphs.universal import FeaturesMismatch
+from moduli.models.finetuned_sevennet import MODEL, FinetunedSevenNet, pretrained_body, sevennet_graph_arrays
+from moduli.models.kinds.base import ModelKind
+
+EDGE_INDEX, EDGE_VEC = "sn_edge_index", "sn_edge_vec"
+
+
+class SevenNetGraphs:
+    """Adds SevenNet's graph of a structure to its crystal graph; rejects elements SevenNet-0
+    was not trained on."""
+
+    def __init__(self):
+        import sevenn
+
+        body, self.cutoff = pretrained_body()
+        self.known_z = {int(z) for z in body.type_map}
+        self.spec = {"name": "sevennet_graph", "package": sevenn.__version__, "model": MODEL,
+                     "cutoff": self.cutoff}
+
+    def add(self, graph: Data, structure: Structure) -> None:
+        outside = sorted({(site.specie.Z, site.specie.symbol) for site in structure
+                          if site.specie.Z not in self.known_z})
+        if outside:
+            names = ", ".join(f"{symbol} (Z {z})" for z, symbol in outside)
+            raise StructureRejected(f"element(s) {names} outside SevenNet-0's {len(self.known_z)} "
+                                    "elements, which the fine-tuned SevenNet members read")
+        arrays = sevennet_graph_arrays(np.array(structure.atomic_numbers), structure.cart_coords,
+                                       structure.lattice.matrix, self.cutoff)
+        graph[EDGE_INDEX] = torch.from_numpy(np.asarray(arrays["edge_index"], dtype=np.int64))
+        graph[EDGE_VEC] = torch.from_numpy(np.asarray(arrays["edge_vec"], dtype=np.float32))
+
+
+@functools.lru_cache(maxsize=None)
+def shared_graphs() -> SevenNetGraphs:
+    """One per process (it loads SevenNet-0 once for its cutoff and elements)."""
+    return SevenNetGraphs()
+
+
+class FinetunedSevenNetNetwork(nn.Module):
+    """The crystal graph batch (``z``, SevenNet's edges) -> :class:`FinetunedSevenNet` -> the
+    ``output``-th normalised target. Keeps the atom table as a buffer, as every kind does."""
+
+    def __init__(self, atom_table: Tensor, hidden: int = 256, n_layers: int = 2, dropout: float = 0.1,
+                 n_outputs: int = 1, output: int = 0):
+        super().__init__()
+        if not 0 <= output < n_outputs:
+            raise ValueError(f"output {output} of a network with {n_outputs} outputs")
+        self.register_buffer("atom_table", torch.as_tensor(atom_table, dtype=torch.float32))
+        self.net = FinetunedSevenNet(pretrained_body()[0], n_outputs, hidden, n_layers, dropout)
+        self.output = output
+
+    @staticmethod
+    def sevennet_inputs(batch: Batch) -> dict[str, Tensor]:
+        missing = [key for key in (EDGE_INDEX, EDGE_VEC) if getattr(batch, key, None) is None]
+        if missing:
+            raise ValueError(f"this model reads SevenNet's graph (attributes {missing}), which its kind "
+                             "(moduli.models.kinds.sevennet_finetuned) adds to each graph")
+        return {"x": batch.z, "atomic_numbers": batch.z, "edge_index": batch[EDGE_INDEX],
+                "edge_vec": batch[EDGE_VEC], "batch": batch.batch}
+
+    def pooled(self, batch: Batch) -> Tensor:
+        return self.net.pooled(self.sevennet_inputs(batch))
+
+    def forward(self, batch: Batch) -> Tensor:
+        return self.net(self.sevennet_inputs(batch))[:, self.output]
+
+
+class FinetunedSevenNetKind(ModelKind):
+    name = "sevennet_finetuned"
+    label = "fine-tuned SevenNet-0 models"
+
+    def build_network(self, sizes: dict[str, Any], atom_table: Tensor,
+                      featurization: dict[str, Any]) -> nn.Module:
+        return FinetunedSevenNetNetwork(atom_table, **sizes)
+
+    def input_spec(self, cache_dir: str | Path | None = None) -> dict[str, Any]:
+        return dict(shared_graphs().spec)
+
+    def check_input_spec(self, recorded: dict[str, Any] | None) -> None:
+        here = shared_graphs().spec
+        if recorded != here:
+            raise FeaturesMismatch(f"SevenNet's graphs or weights differ from the ones this model was "
+                                   f"trained on (trained on {recorded}, here {here})")
+
+    def add_inputs(self, graphs: list[Data], records: dict[str, Record],
+                   cache_dir: str | Path | None = None) -> tuple[list[Data], list[Rejection]]:
+        kept, rejections = [], []
+        for graph in graphs:
+            if EDGE_INDEX not in graph:
+                try:
+                    self.add_structure_inputs(graph, records[graph.id].structure)
+                except StructureRejected as err:
+                    rejections.append(Rejection(graph.id, str(err), Stage.FEATURIZE))
+                    continue
+                except Exception as err:  # noqa: BLE001 - a bad structure never ends a long run
+                    rejections.append(Rejection(graph.id, f"SevenNet graph failed: {type(err).__name__}: {err}",
+                                                Stage.FEATURIZE))
+                    continue
+            kept.append(graph)
+        return kept, rejections
+
+    def add_structure_inputs(self, graph: Data, structure: Structure) -> None:
+        shared_graphs().add(graph, structure)
+
+    @torch.no_grad()
+    def prepare(self, net: nn.Module, train_graphs: Sequence[Data]) -> None:
+        """Standardise the pooled vector with the pretrained body's statistics on the training set."""
+        was_training = net.training
+        net.eval()
+        pooled = [net.pooled(Batch.from_data_list(list(train_graphs[start:start + 64])))
+                  for start in range(0, len(train_graphs), 64)]
+        net.net.fit_inputs(torch.cat(pooled))
+        net.train(was_training)
+
+    def parameter_groups(self, net: nn.Module, lr: float, pretrained_lr_scale: float = 1.0
+                         ) -> list[dict[str, Any]]:
+        """SevenNet-0's body at ``lr x pretrained_lr_scale``, the head at ``lr``."""
+        body = [p for p in net.net.body_parameters() if p.requires_grad]
+        groups = [{"params": body, "lr": lr * pretrained_lr_scale},
+                  {"params": net.net.head_parameters(), "lr": lr}]
+        return [g for g in groups if g["params"]]
