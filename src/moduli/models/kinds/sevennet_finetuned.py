@@ -33,6 +33,7 @@ from moduli.graphs.featurizer import StructureRejected
 from moduli.graphs.universal import FeaturesMismatch
 from moduli.models.finetuned_sevennet import MODEL, FinetunedSevenNet, pretrained_body, sevennet_graph_arrays
 from moduli.models.kinds.base import ModelKind
+from moduli.models.kinds.sevennet_head import check_elements
 
 EDGE_INDEX, EDGE_VEC = "sn_edge_index", "sn_edge_vec"
 
@@ -50,12 +51,7 @@ class SevenNetGraphs:
                      "cutoff": self.cutoff}
 
     def add(self, graph: Data, structure: Structure) -> None:
-        outside = sorted({(site.specie.Z, site.specie.symbol) for site in structure
-                          if site.specie.Z not in self.known_z})
-        if outside:
-            names = ", ".join(f"{symbol} (Z {z})" for z, symbol in outside)
-            raise StructureRejected(f"element(s) {names} outside SevenNet-0's {len(self.known_z)} "
-                                    "elements, which the fine-tuned SevenNet members read")
+        check_elements(structure, self.known_z, "the fine-tuned SevenNet members")
         arrays = sevennet_graph_arrays(np.array(structure.atomic_numbers), structure.cart_coords,
                                        structure.lattice.matrix, self.cutoff)
         graph[EDGE_INDEX] = torch.from_numpy(np.asarray(arrays["edge_index"], dtype=np.int64))

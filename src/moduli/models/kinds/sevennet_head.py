@@ -74,12 +74,7 @@ class SevenNetFeaturizer:
 
     def check(self, structure: Structure) -> None:
         """Raise :class:`StructureRejected` naming any element SevenNet-0 was not trained on."""
-        outside = sorted({(site.specie.Z, site.specie.symbol) for site in structure
-                          if site.specie.Z not in self.known_z})
-        if outside:
-            names = ", ".join(f"{symbol} (Z {z})" for z, symbol in outside)
-            raise StructureRejected(f"element(s) {names} outside SevenNet-0's {len(self.known_z)} "
-                                    "elements, which the SevenNet-feature head members read")
+        check_elements(structure, self.known_z, "the SevenNet-feature head members")
 
     def check_spec(self, recorded: dict[str, Any] | None) -> None:
         """Raise :class:`FeaturesMismatch` unless a head trained on ``recorded`` reads these."""
@@ -128,6 +123,16 @@ class SevenNetFeaturizer:
         if self.cache and fresh:
             self.cache.put_many(fresh)
         return {r.id: vectors[keys[r.id]] for r in records if keys[r.id] in vectors}, rejections
+
+
+def check_elements(structure: Structure, known_z: set[int], readers: str) -> None:
+    """Raise :class:`StructureRejected` naming every element of ``structure`` outside SevenNet-0's
+    ``known_z``, and who reads SevenNet (``readers``, for the message)."""
+    outside = sorted({(site.specie.Z, site.specie.symbol) for site in structure if site.specie.Z not in known_z})
+    if outside:
+        names = ", ".join(f"{symbol} (Z {z})" for z, symbol in outside)
+        raise StructureRejected(f"element(s) {names} outside SevenNet-0's {len(known_z)} elements, "
+                                f"which {readers} read")
 
 
 @functools.lru_cache(maxsize=None)
