@@ -2,7 +2,8 @@
 
 The same real structures (matminer dielectric set, default 300) through every step a prediction
 takes: the crystal graph (every kind), then each foundation-model featuriser (CHGNet, SevenNet-0
-mean, SevenNet-0 mean + std, SevenNet-0's clamped-ion stiffness), each without its cache; then
+mean, SevenNet-0 mean + std, SevenNet-0's clamped-ion stiffness), each without its cache, and one
+fine-tuned SevenNet-0 network end to end (crystal graph, SevenNet's graph, forward pass); then
 every bundled model's ``predict`` end to end from structures (graphs, features, all members),
 one thread, no workers. Prints
 milliseconds per structure. ``benchmarks/predict.py`` measures the whole pipeline with workers.
@@ -24,6 +25,19 @@ def per_structure_ms(function, structures) -> float:
     start = time.perf_counter()
     function(structures)
     return (time.perf_counter() - start) / len(structures) * 1e3
+
+
+def finetuned_model(graphs):
+    """A fine-tuned SevenNet-0 model as prediction loads one (its cost does not depend on the
+    weights): crystal graph, SevenNet's graph, the forward pass, in batches."""
+    from moduli.core.normalizer import Normalizer
+    from moduli.models.api import CrystalModel
+    from moduli.models.kinds import kind_named
+
+    kind, table, featurization = kind_named("sevennet_finetuned"), graphs.atom_table, graphs.params
+    net = kind.build_network({}, torch.from_numpy(table.table), featurization.as_dict())
+    return CrystalModel(net, Normalizer(0.0, 1.0), featurization, {"name": "log10_k_vrh", "units": "log10(GPa)"},
+                        table, kind, kind.input_spec())
 
 
 def main() -> None:
@@ -54,6 +68,7 @@ def main() -> None:
     stiffness = SevenNetStiffness()
     steps["SevenNet-0 clamped-ion K + P (sevennet_stiffness_mlp adds it)"] = \
         lambda s: [stiffness.compute_one(x) for x in s]
+    steps["fine-tuned SevenNet-0, one network end to end (sevennet_finetuned)"] = finetuned_model(graphs).predict
     for name, step in steps.items():
         step(structures[:5])  # warm up
         print(f"  {name:44} {per_structure_ms(step, structures):8.2f}")

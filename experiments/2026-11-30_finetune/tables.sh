@@ -4,6 +4,7 @@
 # (../2026-11-30_levers: sevennet_extra and sevennet_stiffness_extra, seeds 0-4), alone (ensembles)
 # and mixed, every mixture's shares chosen on each fold's validation split. -> folds.md
 #   bash experiments/2026-11-30_finetune/tables.sh
+# SEEDS (default "0 1 2 3 4"): the sevennet_extra heads' seeds to read; OUT: another output file.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -11,10 +12,11 @@ cd "$here/../.."
 runs=(); mixes=()
 for fold in 0 1 2 3 4; do
   for target in log10_g_vrh log10_k_vrh; do
+    for seed in ${SEEDS:-0 1 2 3 4}; do
+      runs+=("experiments/2026-11-30_levers/runs/$target/sevennet_extra_fold${fold}_seed$seed")
+    done
     for seed in 0 1 2 3 4; do
-      for setting in sevennet_extra sevennet_stiffness_extra; do
-        runs+=("experiments/2026-11-30_levers/runs/$target/${setting}_fold${fold}_seed$seed")
-      done
+      runs+=("experiments/2026-11-30_levers/runs/$target/sevennet_stiffness_extra_fold${fold}_seed$seed")
     done
     for ft in a b c; do runs+=("$here/runs/$target/sevennet_ft_${ft}_fold$fold"); done
   done
@@ -30,4 +32,4 @@ for cgcnn in recipe_tl recipe_a; do
           --mix $cgcnn sevennet_extra sevennet_stiffness_extra sevennet_ft)
 done
 mixes+=(--mix sevennet_extra sevennet_ft)
-.venv/bin/python -m moduli.analysis.folds "${runs[@]}" "${mixes[@]}" --out "$here/folds.md"
+.venv/bin/python -m moduli.analysis.folds "${runs[@]}" "${mixes[@]}" --out "${OUT:-$here/folds.md}"
