@@ -173,8 +173,8 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     stacked = np.stack([v["prediction"].to_numpy() for v in val])
     counts = [sum(r["config"]["task_name"] == s for r in runs) for s in settings]
     if len(settings) == 2:
-        share = choose_shares(truth, [stacked[:counts[0]], stacked[counts[0]:]])[0]
-        weights = mixture_weights(counts, (share, 1 - share))
+        shares = choose_shares(truth, [stacked[:counts[0]], stacked[counts[0]:]])
+        share, weights = shares[0], mixture_weights(counts, shares)
     else:
         share, weights = 1.0, np.full(len(runs), 1.0 / len(runs))
     folder = Path(out_root) / name
