@@ -22,8 +22,9 @@ def featurizer(tmp_path_factory):
 @pytest.mark.parametrize("definition", [1, 2])
 def test_the_vector_pools_the_scalar_channels_of_each_interaction_layer(definition, featurizer,
                                                                          sample_structures):
-    """Recomputed here by running SevenNet's layers one by one, independently of the hooks:
-    definition 1 is the mean over atoms per layer, definition 2 the mean and the population std."""
+    """Recomputed here by running SevenNet's own (eager) layers one by one, independently of the
+    scripted module the featuriser runs: definition 1 is the mean over atoms per layer, definition 2
+    the mean and the population std."""
     from pymatgen.io.ase import AseAtomsAdaptor
     from sevenn.atom_graph_data import AtomGraphData
     from sevenn.train.dataload import unlabeled_atoms_to_graph

@@ -42,9 +42,6 @@ class SevenNetStiffness(sevennet_head.SevenNetFeaturizer):
                                  f"-stiffness-d{self.spec['definition']}.sqlite", "features", {"features": np.float32})
                       if cache_dir else None)
 
-    def _keep_scalars(self, module: Any, inputs: Any, output: Any) -> None:
-        """Energies only: the features' hooks keep nothing here."""
-
     @torch.inference_mode()
     def energy(self, structure: Structure) -> float:
         from pymatgen.io.ase import AseAtomsAdaptor
