@@ -7,11 +7,12 @@ clipped at 0.1 GPa so an unstable cell still gives a number) and the pressure -d
 by central differences. Clamped ions overestimate K where atoms would relax under strain (a
 relaxed-ion K needs ~1.5 s per structure), but as a *feature* the head learns what to make of it;
 issue 19's probe found the potentials' K ranks DFT's well (Spearman 0.97 relaxed). Both numbers
-are intensive, so a supercell gives the same. Three energy evaluations (53 ms per structure on
-one thread) on top of the features: a row of the accuracy table, not a default.
+are intensive, so a supercell gives the same. Three energy evaluations on top of the features
+(TorchScript; ``benchmarks/model_cost.py`` has the cost): a row of the accuracy table, not a default.
 """
 from __future__ import annotations
 
+import copy
 import functools
 from pathlib import Path
 from typing import Any
@@ -36,23 +37,32 @@ class SevenNetStiffness(sevennet_head.SevenNetFeaturizer):
 
     def __init__(self, cache_dir: str | Path | None = None):
         super().__init__(None, 1)
+        self._energy_model: torch.jit.ScriptModule | None = None  # scripted on first use
         self.key, self.n_features = KEY, 2
         self.spec = {**self.spec, "name": "sevennet_clamped_stiffness", "strain": STRAIN, "n_features": 2}
         self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{self.spec['package']}-{self.spec['model']}"
                                  f"-stiffness-d{self.spec['definition']}.sqlite", "features", {"features": np.float32})
                       if cache_dir else None)
 
+    def energy_model(self) -> torch.jit.ScriptModule:
+        """SevenNet-0's whole energy model, scripted and frozen once (as ``sevenn``'s own LAMMPS
+        deployment does): 20 ms for the three energies of a structure on one thread against 35 ms
+        eager (60 real structures), the same numbers bit for bit."""
+        if self._energy_model is None:
+            import e3nn.util.jit
+
+            model = copy.deepcopy(self.model)
+            model.set_is_batch_data(False)
+            model.eval_type_map = False  # graph_inputs gives element indices already
+            self._energy_model = torch.jit.freeze(e3nn.util.jit.script(model.eval()))
+        return self._energy_model
+
     @torch.inference_mode()
     def energy(self, structure: Structure) -> float:
-        from pymatgen.io.ase import AseAtomsAdaptor
         from sevenn._keys import ATOMIC_ENERGY
-        from sevenn.atom_graph_data import AtomGraphData
-        from sevenn.train.dataload import unlabeled_atoms_to_graph
 
-        atoms = AseAtomsAdaptor.get_atoms(structure)
-        data = AtomGraphData.from_numpy_dict(unlabeled_atoms_to_graph(atoms, self.cutoff, with_shift=False))
         # the atoms' energies summed in float64: a float32 total loses the curvature of big cells
-        return float(self.model(data)[ATOMIC_ENERGY].double().sum())
+        return float(self.energy_model()(self.graph_inputs(structure))[ATOMIC_ENERGY].double().sum())
 
     def compute_one(self, structure: Structure) -> np.ndarray:
         self.check(structure)
