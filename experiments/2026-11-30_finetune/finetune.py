@@ -130,6 +130,7 @@ def train(args: argparse.Namespace) -> None:
     best_rows: dict[str, list[str]] = {}
     best_state: dict[str, dict] = {}
     best_epoch: dict[str, int] = {}
+    joint = {"score": math.inf, "epoch": -1, "state": None}  # one epoch for both moduli: one network serves K and G
     history = []
     start, epochs, epoch_times = time.time(), args.epochs, []
     epoch = 0
@@ -159,6 +160,10 @@ def train(args: argparse.Namespace) -> None:
             if row[f"val_mae_{name}"] < best[name]:
                 best[name] = row[f"val_mae_{name}"]
                 improved.append((t, name))
+        row["val_mae_joint"] = float(sum(row[f"val_mae_{name}"] / std[t] for t, name in enumerate(names)))
+        if row["val_mae_joint"] < joint["score"]:
+            joint.update(score=row["val_mae_joint"], epoch=epoch,
+                         state={k: v.detach().cpu().clone() for k, v in net.state_dict().items()})
         epoch_times.append(time.time() - tick)
         row["seconds"] = epoch_times[-1]
         history.append(row)
@@ -179,6 +184,13 @@ def train(args: argparse.Namespace) -> None:
             epochs = min(args.epochs, epoch + 1 + int(left / epoch_times[-1]))
             print(f"{args.run}: {epochs} epochs fit the budget", flush=True)
         epoch += 1
+    def save(name: str, state: dict, epoch: int) -> None:
+        path = out_dir / f"{args.run}_{name}.pt"
+        torch.save({"state_dict": state, "target": name, "epoch": epoch,
+                    "target_names": names, "target_mean": mean.tolist(), "target_std": std.tolist(),
+                    "args": vars(args)}, path.with_suffix(".tmp"))
+        os.replace(path.with_suffix(".tmp"), path)
+
     lines = []  # every part (training too) from each target's best state
     for t, name in enumerate(names):
         net.load_state_dict(best_state[name])
@@ -187,14 +199,12 @@ def train(args: argparse.Namespace) -> None:
                 rows, pred = predict(part)
                 lines += [f"{ids[i]},{part},{name},{targets[i, t]:.6f},{p[t]:.6f}" for i, p in zip(rows, pred)]
         if args.save:
-            path = out_dir / f"{args.run}_{name}.pt"
-            torch.save({"state_dict": best_state[name], "target": name, "epoch": best_epoch[name],
-                        "target_names": names, "target_mean": mean.tolist(), "target_std": std.tolist(),
-                        "args": vars(args)}, path.with_suffix(".tmp"))
-            os.replace(path.with_suffix(".tmp"), path)
+            save(name, best_state[name], best_epoch[name])
+    if args.save:  # target "joint": the epoch with the lowest sum of standardised validation MAEs
+        save("joint", joint["state"], joint["epoch"])
     write_csv(out_dir / f"{args.run}_predictions.csv", "id,part,target,truth,prediction", lines)
     print(f"{args.run} done: best val " + " ".join(f"{n}={v:.4f} (epoch {best_epoch[n]})" for n, v in best.items()) +
-          f", {time.time() - start:.0f} s", flush=True)
+          f", joint epoch {joint['epoch']}, {time.time() - start:.0f} s", flush=True)
 
 
 def main() -> None:

@@ -6,7 +6,7 @@
     .venv/bin/python experiments/2026-11-30_finetune/run_dirs.py
 
 The fine-tuning runs (a: body learning rate 1e-4, seed 0; b: 3e-4, seed 1; c: 3e-4, seed 2, folds
-only) are one setting for the tables, ``sevennet_ft``, so the models of a fold form one
+only; e: 3e-4, seed 4, folds only) are one setting for the tables, ``sevennet_ft``, so the models of a fold form one
 ensemble, as seeds do.
 """
 from __future__ import annotations
@@ -21,7 +21,8 @@ from moduli.analysis.metrics import mae, r2
 
 HERE = Path(__file__).parent
 SETTINGS = {"a": {"seed": 0, "lr_body": 1e-4}, "b": {"seed": 1, "lr_body": 3e-4},
-            "c": {"seed": 2, "lr_body": 3e-4}}  # c: a second call, folds only
+            "c": {"seed": 2, "lr_body": 3e-4},  # c: a second call, folds only
+            "e": {"seed": 4, "lr_body": 3e-4}}  # e: this record's second session, folds only (d: logs only)
 RUNS = [f"fold{k}" for k in range(5)] + ["bundle"]
 
 

@@ -4,7 +4,9 @@
 # (../2026-11-30_levers: sevennet_extra and sevennet_stiffness_extra, seeds 0-4), alone (ensembles)
 # and mixed, every mixture's shares chosen on each fold's validation split. -> folds.md
 #   bash experiments/2026-11-30_finetune/tables.sh
-# SEEDS (default "0 1 2 3 4"): the sevennet_extra heads' seeds to read; OUT: another output file.
+# SEEDS (default "0 1 2 3 4"): the sevennet_extra heads' seeds to read, STIFF_SEEDS (the same
+# default) the sevennet_stiffness_extra heads'; FT (default "a b c"): the
+# fine-tuning runs to read; OUT: another output file.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -15,10 +17,10 @@ for fold in 0 1 2 3 4; do
     for seed in ${SEEDS:-0 1 2 3 4}; do
       runs+=("experiments/2026-11-30_levers/runs/$target/sevennet_extra_fold${fold}_seed$seed")
     done
-    for seed in 0 1 2 3 4; do
+    for seed in ${STIFF_SEEDS:-0 1 2 3 4}; do
       runs+=("experiments/2026-11-30_levers/runs/$target/sevennet_stiffness_extra_fold${fold}_seed$seed")
     done
-    for ft in a b c; do runs+=("$here/runs/$target/sevennet_ft_${ft}_fold$fold"); done
+    for ft in ${FT:-a b c}; do runs+=("$here/runs/$target/sevennet_ft_${ft}_fold$fold"); done
   done
   for seed in 0 1; do
     runs+=("experiments/2026-11-25_accuracy/runs/log10_g_vrh/recipe_tl_fold${fold}_seed$seed"
