@@ -11,8 +11,8 @@ kind of :mod:`.sevennet_meanstd_head` reads. Means and (population) standard dev
 every number is intensive, so a crystal gets one vector whatever cell describes it.
 
 SevenNet-0 runs here as TorchScript (:class:`LayerScalars`: the layers up to the fifth gate,
-scripted and frozen once per featuriser, ~2.5 s): 11 ms per structure on one thread against 18 ms
-for the eager module, the same vectors bit for bit on 200 real structures.
+scripted and frozen when the featuriser is made, ~2.5 s): 11 ms per structure on one thread
+against 18 ms for the eager module, the same vectors bit for bit on 200 real structures.
 
 The vectors are cached per structure content in ``<cache_dir>/sevennet-<package>-<model>-d<definition>.sqlite``;
 a head's checkpoint records :data:`SevenNetFeaturizer.spec`, and loading it where the features
@@ -103,13 +103,15 @@ class SevenNetFeaturizer:
         self.model = calculator.model
         self.model.delete_module_by_key("force_output")  # energies only: no autograd over positions
         self.model.eval()
-        self._layers: torch.jit.ScriptModule | None = None  # scripted on first use
         self.pools, self.key = DEFINITIONS[definition]
         self.n_features = vector_length(definition)
         self.spec = {"name": "sevennet", "package": sevenn.__version__, "model": MODEL,
                      "definition": definition, "n_features": self.n_features}
         self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{sevenn.__version__}-{MODEL}-d{definition}.sqlite",
                                  "features", {"features": np.float32}) if cache_dir else None)
+        # scripted here, once: predict.py's data-loader workers fork from the process that loaded
+        # the models and inherit it instead of compiling it again for every chunk
+        self.scripted = self.script()
 
     def graph_inputs(self, structure: Structure) -> Dict[str, Tensor]:
         """SevenNet's graph of ``structure`` (its own neighbour list, cutoff 5 Å) as the tensors
@@ -125,13 +127,12 @@ class SevenNetFeaturizer:
         inputs["x"] = self.model.z_to_onehot_tensor[inputs["atomic_numbers"]]
         return inputs
 
-    def layer_scalars(self) -> torch.jit.ScriptModule:
-        """:class:`LayerScalars` of this featuriser's model, scripted and frozen (once)."""
-        if self._layers is None:
-            import e3nn.util.jit
+    def script(self) -> torch.jit.ScriptModule:
+        """What :meth:`compute_one` runs: :class:`LayerScalars` of the model, scripted and frozen
+        (~2.5 s)."""
+        import e3nn.util.jit
 
-            self._layers = torch.jit.freeze(e3nn.util.jit.script(LayerScalars(self.model).eval()))
-        return self._layers
+        return torch.jit.freeze(e3nn.util.jit.script(LayerScalars(self.model).eval()))
 
     def check(self, structure: Structure) -> None:
         """Raise :class:`StructureRejected` naming any element SevenNet-0 was not trained on."""
@@ -149,7 +150,7 @@ class SevenNetFeaturizer:
         self.check(structure)
         inputs = self.graph_inputs(structure)
         pooled = {"mean": lambda x: x.mean(dim=0), "std": lambda x: x.std(dim=0, unbiased=False)}
-        vector = torch.cat([pooled[pool](layer.double()) for layer in self.layer_scalars()(inputs)
+        vector = torch.cat([pooled[pool](layer.double()) for layer in self.scripted(inputs)
                             for pool in self.pools]).numpy()
         if vector.shape != (self.n_features,) or not np.all(np.isfinite(vector)):
             raise ValueError("SevenNet features are not finite")

@@ -37,32 +37,29 @@ class SevenNetStiffness(sevennet_head.SevenNetFeaturizer):
 
     def __init__(self, cache_dir: str | Path | None = None):
         super().__init__(None, 1)
-        self._energy_model: torch.jit.ScriptModule | None = None  # scripted on first use
         self.key, self.n_features = KEY, 2
         self.spec = {**self.spec, "name": "sevennet_clamped_stiffness", "strain": STRAIN, "n_features": 2}
         self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{self.spec['package']}-{self.spec['model']}"
                                  f"-stiffness-d{self.spec['definition']}.sqlite", "features", {"features": np.float32})
                       if cache_dir else None)
 
-    def energy_model(self) -> torch.jit.ScriptModule:
-        """SevenNet-0's whole energy model, scripted and frozen once (as ``sevenn``'s own LAMMPS
+    def script(self) -> torch.jit.ScriptModule:
+        """SevenNet-0's whole energy model, scripted and frozen (as ``sevenn``'s own LAMMPS
         deployment does): 20 ms for the three energies of a structure on one thread against 35 ms
         eager (60 real structures), the same numbers bit for bit."""
-        if self._energy_model is None:
-            import e3nn.util.jit
+        import e3nn.util.jit
 
-            model = copy.deepcopy(self.model)
-            model.set_is_batch_data(False)
-            model.eval_type_map = False  # graph_inputs gives element indices already
-            self._energy_model = torch.jit.freeze(e3nn.util.jit.script(model.eval()))
-        return self._energy_model
+        model = copy.deepcopy(self.model)
+        model.set_is_batch_data(False)
+        model.eval_type_map = False  # graph_inputs gives element indices already
+        return torch.jit.freeze(e3nn.util.jit.script(model.eval()))
 
     @torch.inference_mode()
     def energy(self, structure: Structure) -> float:
         from sevenn._keys import ATOMIC_ENERGY
 
         # the atoms' energies summed in float64: a float32 total loses the curvature of big cells
-        return float(self.energy_model()(self.graph_inputs(structure))[ATOMIC_ENERGY].double().sum())
+        return float(self.scripted(self.graph_inputs(structure))[ATOMIC_ENERGY].double().sum())
 
     def compute_one(self, structure: Structure) -> np.ndarray:
         self.check(structure)
