@@ -2,7 +2,8 @@
 
 The same real structures (matminer dielectric set, default 300) through every step a prediction
 takes: the crystal graph (every kind), then each foundation-model featuriser (CHGNet, SevenNet-0
-mean, SevenNet-0 mean + std, SevenNet-0's clamped-ion stiffness), each without its cache, and one
+mean, SevenNet-0 mean + std and, for comparison, its layers not scripted, SevenNet-0's clamped-ion
+stiffness), each without its cache, and one
 fine-tuned SevenNet-0 network end to end (crystal graph, SevenNet's graph, forward pass); then
 every bundled model's ``predict`` end to end from structures (graphs, features, all members),
 one thread, no workers. Prints
@@ -53,7 +54,7 @@ def main() -> None:
     from moduli.graphs.atom_features import AtomFeatureTable
     from moduli.graphs.featurizer import CrystalGraphFeaturizer
     from moduli.graphs.universal import CHGNetFeaturizer
-    from moduli.models.kinds.sevennet_head import SevenNetFeaturizer
+    from moduli.models.kinds.sevennet_head import LayerScalars, SevenNetFeaturizer
 
     graphs = CrystalGraphFeaturizer(AtomFeatureTable.cgcnn())
     steps = {"crystal graph (every kind)": lambda s: [graphs.graph(x) for x in s]}
@@ -63,6 +64,13 @@ def main() -> None:
         featurizer = SevenNetFeaturizer(definition=definition)
         steps[f"SevenNet-0 d{definition} features ({kind})"] = \
             lambda s, f=featurizer: [f.compute_one(x) for x in s]
+    eager = LayerScalars(featurizer.model).eval()  # what the featurisers script, run as plain modules
+
+    def eager_layers(structures):
+        with torch.inference_mode():
+            return [eager(featurizer.graph_inputs(x)) for x in structures]
+
+    steps["  the same layers not scripted (eager PyTorch)"] = eager_layers
     from moduli.models.kinds.sevennet_stiffness_head import SevenNetStiffness
 
     stiffness = SevenNetStiffness()
