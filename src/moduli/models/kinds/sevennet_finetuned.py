@@ -7,7 +7,7 @@ SevenNet's own graph: the index pairs and vectors of every edge within SevenNet-
 (``sn_edge_index``, ``sn_edge_vec``; PyG shifts ``sn_edge_index`` by the atoms of the graphs
 before it when batching, as it does ``edge_index``, since both graphs share the atoms). The graph
 is made per structure by sevenn's own neighbour list, with no cache (milliseconds per structure,
-against ~19 ms for SevenNet-0's forward pass on one CPU thread).
+against ~18 ms for SevenNet-0's forward pass as plain PyTorch on one CPU thread).
 
 A network may have several outputs (the fine-tuning record of issue 19 trained log10 K and log10
 G together); ``output`` picks the one this model predicts. Training through ``train.py`` works on
