@@ -17,9 +17,13 @@ import argparse
 import os
 import time
 
-import torch
+# one thread for every library, not only torch's own pool (set before numpy and torch load)
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_name] = "1"
 
-from moduli.core.structures import parse_structure, read_json, table_rows
+import torch  # noqa: E402
+
+from moduli.core.structures import parse_structure, read_json, table_rows  # noqa: E402
 
 
 def per_structure_ms(function, structures) -> float:
