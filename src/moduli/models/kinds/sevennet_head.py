@@ -11,8 +11,9 @@ kind of :mod:`.sevennet_meanstd_head` reads. Means and (population) standard dev
 every number is intensive, so a crystal gets one vector whatever cell describes it.
 
 SevenNet-0 runs here as TorchScript (:class:`LayerScalars`: the layers up to the fifth gate,
-scripted and frozen when the featuriser is made, ~2.5 s): 11 ms per structure on one thread
-against 18 ms for the eager module, the same vectors bit for bit on 200 real structures.
+scripted and frozen when the featuriser is made, ~2.5 s): about 12 ms per structure on one thread
+against 17.5 ms for the same layers unscripted (``benchmarks/model_cost.py``), the same vectors
+bit for bit on 200 real structures.
 
 The vectors are cached per structure content in ``<cache_dir>/sevennet-<package>-<model>-d<definition>.sqlite``;
 a head's checkpoint records :data:`SevenNetFeaturizer.spec`, and loading it where the features
@@ -21,10 +22,10 @@ differ is refused with the reason. The graph carries the vector as ``u_sevennet`
 """
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-import copy
 from typing import Any, Dict, List  # Dict, List: annotations of the scripted modules below
 
 import numpy as np
