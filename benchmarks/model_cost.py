@@ -3,7 +3,7 @@
 The same real structures (matminer dielectric set, default 300) through every step a prediction
 takes: the crystal graph (every kind), then each foundation-model featuriser (CHGNet, SevenNet-0
 mean, SevenNet-0 mean + std and, for comparison, its layers not scripted, SevenNet-0's clamped-ion
-stiffness), each without its cache, and one
+bulk modulus and its clamped-ion shear modulus), each without its cache, and one
 fine-tuned SevenNet-0 network end to end (crystal graph, SevenNet's graph, forward pass); then
 every bundled model's ``predict`` end to end from structures (graphs, features, all members),
 one thread, no workers. Prints
@@ -75,11 +75,13 @@ def main() -> None:
             return [eager(featurizer.graph_inputs(x)) for x in structures]
 
     steps["  the same layers not scripted (eager PyTorch)"] = eager_layers
-    from moduli.models.kinds.sevennet_stiffness_head import SevenNetStiffness
+    from moduli.models.kinds.sevennet_stiffness_head import SevenNetShear, SevenNetStiffness
 
-    stiffness = SevenNetStiffness()
+    stiffness, shear = SevenNetStiffness(), SevenNetShear()
     steps["SevenNet-0 clamped-ion K + P (sevennet_stiffness_mlp adds it)"] = \
         lambda s: [stiffness.compute_one(x) for x in s]
+    steps["SevenNet-0 clamped-ion G_V (sevennet_elastic_mlp adds it)"] = \
+        lambda s: [shear.compute_one(x) for x in s]
     steps["fine-tuned SevenNet-0, one network end to end (sevennet_finetuned)"] = finetuned_model(graphs).predict
     for name, step in steps.items():
         step(structures[:5])  # warm up

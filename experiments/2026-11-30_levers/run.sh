@@ -4,6 +4,7 @@
 # both moduli. A finished run is skipped, so the script resumes after a kill.
 #   bash experiments/2026-11-30_levers/run.sh SETTING "FOLDS" [OVERRIDES...]
 # e.g. bash experiments/2026-11-30_levers/run.sh sevennet_extra "0 1" model=sevennet_mlp "data.extra_train=[brgoch_new]"
+# SEEDS (default "0 1 2 3 4") and TARGETS (default both moduli) narrow the runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -12,7 +13,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} WANDB_MODE=${WANDB_MODE:-disabled}
 setting=$1; folds=$2; shift 2
 for seed in ${SEEDS:-0 1 2 3 4}; do
   for fold in $folds; do
-    for target in log10_k_vrh log10_g_vrh; do
+    for target in ${TARGETS:-log10_k_vrh log10_g_vrh}; do
       out="$here/runs/$target/${setting}_fold${fold}_seed$seed"
       [ -f "$out/metrics.json" ] && continue
       mkdir -p "$(dirname "$out")"

@@ -62,6 +62,31 @@ def test_cached_vectors_are_reused_and_bad_structures_rejected(featurizer, sampl
         np.testing.assert_array_equal(again[record.id], first[record.id])
 
 
+def test_a_killed_featurisation_keeps_the_vectors_it_computed(featurizer, sample_structures, monkeypatch, tmp_path):
+    """Vectors reach the cache in groups while featurising (slow featurisers take ~1 s per
+    structure), so a run killed half-way is resumed, not repeated."""
+    from moduli.graphs.cache import ArrayCache
+    from moduli.graphs.featurizer import structure_key
+    from moduli.models.kinds import sevennet_head
+
+    monkeypatch.setattr(featurizer, "cache", ArrayCache(tmp_path / "cache.sqlite", "features", {"features": np.float32}))
+    monkeypatch.setattr(sevennet_head, "CACHE_EVERY", 2)
+    records = [Record(f"r{i}", s) for i, s in enumerate(sample_structures[:5])]
+    compute, calls = featurizer.compute_one, []
+
+    def killed_at_the_fifth(structure):
+        calls.append(structure)
+        if len(calls) == 5:
+            raise KeyboardInterrupt  # what a kill looks like to Python: not caught as a bad structure
+        return compute(structure)
+
+    monkeypatch.setattr(featurizer, "compute_one", killed_at_the_fifth)
+    with pytest.raises(KeyboardInterrupt):
+        featurizer.featurize(records)
+    kept = featurizer.cache.get_many([structure_key(r.structure) for r in records])
+    assert sorted(kept) == sorted(structure_key(r.structure) for r in records[:4])
+
+
 @pytest.fixture(scope="module")
 def head_run(tmp_path_factory, config):
     return train_head(config, tmp_path_factory.mktemp("sevennet-head"), "sevennet_mlp")

@@ -1,10 +1,12 @@
 """The clamped-ion stiffness of SevenNet-0 (issue 19, lever 4) against SevenNet's own calculator:
 the bulk modulus from a least-squares fit of its energies over 7 volumes (V E''(V) at the given
-cell, which need not be at equilibrium), the pressure from its stress; one vector per crystal
+cell, which need not be at equilibrium), the pressure from its stress, the Voigt shear modulus
+from the elastic tensor its stresses give (pymatgen's ElasticTensor); one vector per crystal
 whatever cell describes it."""
 import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
+from pymatgen.core.operations import SymmOp
 
 EV_PER_A3_IN_GPA = 160.21766208
 
@@ -59,3 +61,76 @@ def test_one_vector_per_crystal(stiffness):
                (si, si.get_primitive_structure(), si * (2, 2, 2))]
     np.testing.assert_allclose(vectors[1], vectors[0], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(vectors[2], vectors[0], rtol=1e-4, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def shear():
+    from moduli.models.kinds.sevennet_stiffness_head import SevenNetShear
+
+    return SevenNetShear()
+
+
+def stress_elastic_tensor(structure, calculator, strain=5e-4):
+    """The oracle: SevenNet's clamped-ion elastic tensor (GPa) from its calculator's stresses.
+    dE/dε at the strained cell F = I + ε is V sym(σ F⁻¹) (σ as ASE gives it, the energy's strain
+    derivative per volume), so central differences of it over ±``strain`` (each Voigt strain,
+    fractional coordinates fixed) give the same d²E/dε² the featuriser takes by autograd, through
+    SevenNet's own calculator and ASE instead of our graph inputs."""
+    from pymatgen.analysis.elasticity import ElasticTensor
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    voigt = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
+    columns = []
+    for i, j in voigt:
+        unit = np.zeros((3, 3))
+        unit[i, j] = unit[j, i] = 1.0 if i == j else 0.5  # engineering shear strain 1
+        gradients = []
+        for sign in (1, -1):
+            deformation = np.eye(3) + sign * strain * unit
+            cell = Structure(structure.lattice.matrix @ deformation, structure.species, structure.frac_coords)
+            atoms = AseAtomsAdaptor.get_atoms(cell)
+            atoms.calc = calculator
+            gradient = cell.volume * atoms.get_stress(voigt=False) @ np.linalg.inv(deformation)
+            gradients.append((gradient + gradient.T) / 2)
+        change = (gradients[0] - gradients[1]) / (2 * strain) / structure.volume * EV_PER_A3_IN_GPA
+        columns.append([change[a, b] for a, b in voigt])
+    matrix = np.array(columns).T
+    return ElasticTensor.from_voigt((matrix + matrix.T) / 2)
+
+
+@pytest.mark.parametrize("name", sorted(CRYSTALS))
+def test_voigt_shear_modulus_agrees_with_the_tensor_of_sevennets_stresses(name, shear, calculator):
+    structure = CRYSTALS[name]
+    (log_g,) = (float(x) for x in shear.compute_one(structure))
+    oracle = stress_elastic_tensor(structure, calculator)
+    assert 10 ** log_g == pytest.approx(oracle.g_voigt, rel=1e-3)  # 2e-5 to 1.5e-4 measured
+    matrix = shear.elastic_matrix(structure)
+    np.testing.assert_allclose(matrix, oracle.voigt, atol=1e-3 * np.abs(oracle.voigt).max())
+
+
+def test_one_shear_modulus_per_crystal(shear):
+    """The same G_V for the tetragonal rutile cell, a 2x1x3 supercell, a rotated and shifted copy
+    and the atoms listed in reverse: an invariant of the tensor taken at zero strain."""
+    rutile = CRYSTALS["TiO2"]
+    rotation = Structure(rutile.lattice, rutile.species, rutile.frac_coords)
+    rotation.apply_operation(SymmOp.from_axis_angle_and_translation([1, 2, 3], 37.0))
+    rotation.translate_sites(range(len(rotation)), [0.13, 0.29, 0.41])
+    reversed_order = Structure.from_sites(list(reversed(rutile.sites)))
+    values = [float(shear.compute_one(cell)[0]) for cell in (rutile, rutile * (2, 1, 3), reversed_order, rotation)]
+    np.testing.assert_allclose(values, values[0], atol=1e-5)
+
+
+def test_an_isolated_atom_has_no_shear_stiffness(shear):
+    """No neighbour within SevenNet's cutoff: the energy does not depend on the strain, so G_V is
+    clipped to 0.1 GPa (a number, not a crash)."""
+    atom = Structure(Lattice.cubic(12.0), ["Si"], [[0, 0, 0]])
+    assert float(shear.compute_one(atom)[0]) == pytest.approx(-1.0)
+
+
+def test_the_shear_featuriser_works_under_inference_mode(shear):
+    """Prediction runs under torch.inference_mode; the Hessian needs autograd anyway."""
+    import torch
+
+    with torch.inference_mode():
+        under = shear.compute_one(CRYSTALS["NaCl"])
+    np.testing.assert_array_equal(under, shear.compute_one(CRYSTALS["NaCl"]))

@@ -44,6 +44,7 @@ MODEL = "7net-0"
 N_LAYERS, N_SCALARS = 5, 128
 # definition -> (what is pooled over the atoms per layer, the graph attribute holding the vector)
 DEFINITIONS = {1: (("mean",), "u_sevennet"), 2: (("mean", "std"), "u_sevennet_ms")}
+CACHE_EVERY = 100  # fresh vectors written to the cache in groups of this size while featurising
 
 
 def vector_length(definition: int) -> int:
@@ -176,6 +177,9 @@ class SevenNetFeaturizer:
             except Exception as err:  # noqa: BLE001 - a bad structure never ends a long run
                 rejections.append(Rejection(record.id, f"SevenNet features failed: {type(err).__name__}: {err}",
                                             Stage.FEATURIZE))
+            if self.cache and len(fresh) >= CACHE_EVERY:  # a killed run keeps what it computed
+                self.cache.put_many(fresh)
+                fresh = {}
         if self.cache and fresh:
             self.cache.put_many(fresh)
         return {r.id: vectors[keys[r.id]] for r in records if keys[r.id] in vectors}, rejections

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from pymatgen.core import Structure
+from torch import Tensor, nn
 
 from moduli.graphs.cache import ArrayCache
 from moduli.models.kinds import sevennet_head
@@ -92,3 +93,100 @@ class SevenNetStiffnessHeadKind(VectorHeadKind):
 
     def featurizers(self, cache_dir: str | None = None) -> list[Any]:
         return [sevennet_head.shared_featurizer(cache_dir, 1), shared_stiffness(cache_dir)]
+
+
+SHEAR_KEY = "u_sevennet_shear"
+
+
+def voigt_strain(voigt: Tensor) -> Tensor:
+    """The symmetric strain tensor of a Voigt vector (e_xx, e_yy, e_zz, γ_yz, γ_xz, γ_xy), shears
+    as engineering strains, so the Hessian in these six numbers is V C in Voigt notation."""
+    xx, yy, zz, yz, xz, xy = voigt
+    return torch.stack([torch.stack([xx, xy / 2, xz / 2]), torch.stack([xy / 2, yy, yz / 2]),
+                        torch.stack([xz / 2, yz / 2, zz])])
+
+
+def voigt_shear_modulus(c: np.ndarray) -> float:
+    """G_V = [(C11 + C22 + C33) - (C12 + C13 + C23) + 3 (C44 + C55 + C66)] / 15 of a 6x6 Voigt
+    matrix: an invariant of the elastic tensor (pymatgen's ``ElasticTensor.g_voigt``)."""
+    return float((np.trace(c[:3, :3]) - (c[0, 1] + c[0, 2] + c[1, 2]) + 3 * np.trace(c[3:, 3:])) / 15)
+
+
+class SevenNetShear(SevenNetStiffness):
+    """Structures -> [log10 clamped-ion Voigt shear modulus G_V (GPa)] of SevenNet-0.
+
+    The clamped-ion elastic constants are the exact second derivatives of SevenNet-0's energy with
+    respect to a homogeneous strain of the crystal, fractional coordinates fixed (every edge vector
+    r -> (I + ε) r; the energy depends on the structure through its edge vectors only), by double
+    backpropagation at ε = 0: C = (1/V) d²E/dε², six strain components, then G_V. No finite
+    strain: finite differences (±2 % along six deformations, 13 energies) gave a number that moved by
+    up to 0.005 in log10 with the crystal's orientation, from the fourth-order terms they carry
+    (SevenNet's energy is far from quadratic even at 0.1 % strain for some crystals; silicon's C11
+    from its stresses goes 158 -> 170 GPa as the strain goes 0.5 % -> 0.05 %). The derivative at zero strain is the
+    same number for every cell, orientation and atom order of the crystal (1e-6 in log10 on the
+    invariance test's crystals). The Hessian includes the terms of the residual stress (C + σ
+    terms, as d²E/dε² does), which the invariant combination keeps invariant.
+
+    Clamped ions overestimate shear where atoms would relax, and the potential's own shear is
+    softer than DFT's (issue 19): a *feature* for the heads, not a prediction (Spearman ~0.75
+    against DFT G on mp_elastic). Clipped at 0.1 GPa (an unstable cell still gives a number).
+    Not TorchScript: a frozen script has no double backward; ~1 s per small cell on one thread.
+    """
+
+    def __init__(self, cache_dir: str | Path | None = None):
+        super().__init__(None)
+        self.key, self.n_features = SHEAR_KEY, 1
+        self.spec = {**self.spec, "name": "sevennet_clamped_shear", "strain": "exact second derivative",
+                     "n_features": 1}
+        self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{self.spec['package']}-{self.spec['model']}"
+                                 f"-clamped-shear-d{self.spec['definition']}.sqlite", "features",
+                                 {"features": np.float32}) if cache_dir else None)
+
+    def script(self) -> nn.Module:
+        """SevenNet-0's energy model as plain modules (double backward through it), weights frozen."""
+        model = copy.deepcopy(self.model)
+        model.set_is_batch_data(False)
+        model.eval_type_map = False  # graph_inputs gives element indices already
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        return model.eval()
+
+    def elastic_matrix(self, structure: Structure) -> np.ndarray:
+        """SevenNet-0's clamped-ion 6x6 Voigt matrix (GPa) at ``structure``."""
+        from sevenn._keys import ATOMIC_ENERGY
+
+        def energy(voigt: Tensor) -> Tensor:
+            strained = dict(inputs)  # SevenNet's modules write into the dict: a fresh one per call
+            strained["edge_vec"] = inputs["edge_vec"] @ (torch.eye(3) + voigt_strain(voigt))
+            return self.scripted(strained)[ATOMIC_ENERGY].sum()
+
+        # autograd on, also where a caller (prediction) runs under inference mode
+        with torch.inference_mode(False), torch.enable_grad():
+            inputs = self.graph_inputs(structure)
+            hessian = torch.autograd.functional.hessian(energy, torch.zeros(6))
+        return hessian.double().numpy() / structure.volume * EV_PER_A3_IN_GPA
+
+    def compute_one(self, structure: Structure) -> np.ndarray:
+        self.check(structure)
+        vector = np.array([np.log10(max(voigt_shear_modulus(self.elastic_matrix(structure)), 0.1))])
+        if not np.all(np.isfinite(vector)):
+            raise ValueError("SevenNet shear modulus is not finite")
+        return vector.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def shared_shear(cache_dir: str | None = None) -> SevenNetShear:
+    return SevenNetShear(cache_dir)
+
+
+class SevenNetElasticHeadKind(VectorHeadKind):
+    """SevenNet-0's 640 features, its clamped-ion K and pressure, and its clamped-ion Voigt shear
+    modulus (643 numbers; three energies and one strain Hessian per structure on top of the features)."""
+
+    name = "sevennet_elastic_mlp"
+    label = "SevenNet-feature + clamped-ion K and G heads"
+    keys = (sevennet_head.DEFINITIONS[1][1], KEY, SHEAR_KEY)
+    n_features = sevennet_head.vector_length(1) + 3
+
+    def featurizers(self, cache_dir: str | None = None) -> list[Any]:
+        return [sevennet_head.shared_featurizer(cache_dir, 1), shared_stiffness(cache_dir), shared_shear(cache_dir)]
