@@ -50,10 +50,14 @@ class SevenNetStiffness(sevennet_head.SevenNetFeaturizer):
         eager (60 real structures), the same numbers bit for bit."""
         import e3nn.util.jit
 
+        return torch.jit.freeze(e3nn.util.jit.script(self.energy_model()))
+
+    def energy_model(self) -> nn.Module:
+        """A copy of SevenNet-0's energy model for one unbatched graph of :meth:`graph_inputs`."""
         model = copy.deepcopy(self.model)
         model.set_is_batch_data(False)
         model.eval_type_map = False  # graph_inputs gives element indices already
-        return torch.jit.freeze(e3nn.util.jit.script(model.eval()))
+        return model.eval()
 
     @torch.inference_mode()
     def energy(self, structure: Structure) -> float:
@@ -144,12 +148,10 @@ class SevenNetShear(SevenNetStiffness):
 
     def script(self) -> nn.Module:
         """SevenNet-0's energy model as plain modules (double backward through it), weights frozen."""
-        model = copy.deepcopy(self.model)
-        model.set_is_batch_data(False)
-        model.eval_type_map = False  # graph_inputs gives element indices already
+        model = self.energy_model()
         for parameter in model.parameters():
             parameter.requires_grad_(False)
-        return model.eval()
+        return model
 
     def elastic_matrix(self, structure: Structure) -> np.ndarray:
         """SevenNet-0's clamped-ion 6x6 Voigt matrix (GPa) at ``structure``."""
