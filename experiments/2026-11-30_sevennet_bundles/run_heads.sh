@@ -4,6 +4,7 @@
 # heads of ../2026-11-30_invariance/run_heads.sh. Extra train.py overrides go after the setting name
 # (e.g. a data source); a finished run is skipped.
 #   bash experiments/2026-11-30_sevennet_bundles/run_heads.sh [SETTING [OVERRIDES...]]   (SEEDS: default "0 1 2 3 4")
+# MODEL (default sevennet_mlp): the head kind, e.g. MODEL=sevennet_elastic_mlp.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -16,7 +17,7 @@ for seed in ${SEEDS:-0 1 2 3 4}; do
     [ -f "$out/metrics.json" ] && continue
     mkdir -p "$(dirname "$out")"
     start=$(date +%s)
-    .venv/bin/python train.py model=sevennet_mlp task_name=${setting}_bundle data.seed=42 logger=csv \
+    .venv/bin/python train.py model=${MODEL:-sevennet_mlp} task_name=${setting}_bundle data.seed=42 logger=csv \
       trainer.enable_progress_bar=false data.target=$target data.fold=null "data.fractions=[0.9,0.1,0.0]" \
       seed=$seed "$@" hydra.run.dir="$out" > "$out.log" 2>&1 || { echo "failed: $out (see $out.log)"; continue; }
     rm -f "$out/checkpoints/last.ckpt"

@@ -75,15 +75,16 @@ def test_cards_match_their_files_and_the_recorded_runs(mp_records):
         assert 0 < card["domain"]["max_std"] < 1.5  # log10 GPa; 2-member (fast) bundles spread widest
         kinds = [s["kind"] for s in card["settings"]]
         for fold in card["cross_validation"]["per_fold"]:
-            assert fold_test_mae([REPO / r for r in fold["runs"]], kinds, fold.get("weight")) == \
+            shares = fold.get("shares") or ([fold["weight"], 1 - fold["weight"]] if "weight" in fold else None)
+            assert fold_test_mae([REPO / r for r in fold["runs"]], kinds, shares) == \
                 pytest.approx(fold["test_mae"], rel=1e-9)
         size = sum(p.stat().st_size for p in (BUNDLED_DIR / name).iterdir())
         assert size < 12 * 2 ** 20
 
 
-def fold_test_mae(runs: list[Path], kinds: list[str], weight: float | None) -> float:
+def fold_test_mae(runs: list[Path], kinds: list[str], shares: list[float] | None) -> float:
     """Test MAE of one fold's runs recomputed from their files: a run's own metric, else the mean
-    of each kind's runs (CGCNN, a feature head), mixed with ``weight`` (the first kind's share)."""
+    of each kind's runs (CGCNN, feature heads), mixed with ``shares`` (one per kind, in order)."""
     if len(runs) == 1:
         return json.loads((runs[0] / "metrics.json").read_text())["test/mae"]
     tables = {}
@@ -95,7 +96,7 @@ def fold_test_mae(runs: list[Path], kinds: list[str], weight: float | None) -> f
         tables.setdefault(kind, []).append(table)
     means = [np.mean([t["prediction"] for t in tables[k]], axis=0) for k in kinds]
     truth = tables[kinds[0]][0]["target"].to_numpy()
-    mixed = means[0] if len(means) == 1 else weight * means[0] + (1 - weight) * means[1]
+    mixed = means[0] if len(means) == 1 else sum(share * mean for share, mean in zip(shares, means))
     return float(np.abs(mixed - truth).mean())
 
 
@@ -138,17 +139,29 @@ def test_a_bundle_built_from_runs_predicts_their_mean(tmp_path, member_runs, sam
     assert set(slim) == {"pytorch-lightning_version", "hyper_parameters", "state_dict", "epoch"}
 
 
-def test_a_mixed_bundle_weighs_its_two_settings_on_validation(tmp_path, member_runs, config,
+def bundle_head(config, out: Path, model: str, task_name: str, epochs: int = 3) -> Path:
+    """A tiny real feature head on the bundle members' split (fixed 90/10 of the first 120 records)."""
+    from moduli.train.run import train
+
+    train(config("train", f"model={model}", f"task_name={task_name}", "data.fold=null",
+                 "data.fractions=[0.9,0.1,0.0]", "data.seed=42", "data.limit=120",
+                 f"trainer.max_epochs={epochs}", "logger=none", "trainer.enable_progress_bar=false",
+                 f"paths.output_dir={out}"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def chgnet_head(tmp_path_factory, config):
+    return bundle_head(config, tmp_path_factory.mktemp("chgnet") / "head", "chgnet_mlp", "heads")
+
+
+def test_a_mixed_bundle_weighs_its_two_settings_on_validation(tmp_path, member_runs, chgnet_head,
                                                               sample_structures):
     """CHGNet-feature head + two CGCNN members on the same split: the head's share is the 0.05-grid
     weight with the lowest validation MAE, and the bundle predicts that weighted mean."""
     from moduli.train.bundling import build_bundle
-    from moduli.train.run import train
 
-    head = tmp_path / "head"
-    train(config("train", "model=chgnet_mlp", "task_name=heads", "data.fold=null",
-                 "data.fractions=[0.9,0.1,0.0]", "data.seed=42", "data.limit=120", "trainer.max_epochs=3",
-                 "logger=none", "trainer.enable_progress_bar=false", f"paths.output_dir={head}"))
+    head = chgnet_head
     card = build_bundle("tiny-mix", [member_runs[0], head, member_runs[1]], [], tmp_path / "out")
     val = [pd.read_csv(r / "predictions" / "val.csv")["prediction"].to_numpy() for r in (head, *member_runs)]
     truth = pd.read_csv(head / "predictions" / "val.csv")["target"].to_numpy()
@@ -163,6 +176,42 @@ def test_a_mixed_bundle_weighs_its_two_settings_on_validation(tmp_path, member_r
     np.testing.assert_allclose(ensemble.predict(sample_structures[:6]),
                                share * (singles[0] + singles[1]) / 2 + (1 - share) * singles[2], rtol=1e-6)
     assert "weight" in (tmp_path / "out" / "tiny-mix" / "README.md").read_text()
+
+
+def test_a_bundle_of_three_settings_chooses_every_share_on_validation(tmp_path, member_runs, chgnet_head,
+                                                                       config, sample_structures):
+    """Two CGCNN members, a CHGNet-feature head and a SevenNet-feature head: the three shares are
+    the point of the 0.05 grid (summing to 1) with the lowest validation MAE, found here by an
+    independent brute-force search; the bundle predicts that mixture and its card names the shares."""
+    import itertools
+
+    from moduli.train.bundling import build_bundle
+
+    sevennet = bundle_head(config, tmp_path / "sevennet", "sevennet_mlp", "sevennet_heads")
+    card = build_bundle("tiny-three", [sevennet, member_runs[0], chgnet_head, member_runs[1]], [],
+                        tmp_path / "out")
+    val = {r: pd.read_csv(r / "predictions" / "val.csv") for r in (*member_runs, chgnet_head, sevennet)}
+    truth = val[sevennet]["target"].to_numpy()
+    means = [val[sevennet]["prediction"].to_numpy(),
+             (val[member_runs[0]]["prediction"].to_numpy() + val[member_runs[1]]["prediction"].to_numpy()) / 2,
+             val[chgnet_head]["prediction"].to_numpy()]  # settings in the order their first run came
+    grid = [(a / 20, b / 20, (20 - a - b) / 20) for a, b in itertools.product(range(21), repeat=2) if a + b <= 20]
+    errors = {w: np.abs(sum(wk * m for wk, m in zip(w, means)) - truth).mean() for w in grid}
+    best = min(errors.values())
+    shares = tuple(card["shares"].values())
+    assert list(card["shares"]) == ["sevennet_heads", "mp_elastic_bundle", "heads"]
+    assert errors[shares] == pytest.approx(best, abs=1e-12)  # k / 20 and the card's 0.05 k: the same floats
+    assert sum(shares) == pytest.approx(1.0)
+    assert card["weights"] == pytest.approx([shares[0], shares[1] / 2, shares[1] / 2, shares[2]])
+    assert [s["kind"] for s in card["settings"]] == ["sevennet_mlp", "cgcnn", "feature_mlp"]
+    singles = [moduli.load_model(r / json.loads((r / "metrics.json").read_text())["best_checkpoint"])
+               .predict(sample_structures[:6]) for r in (sevennet, *member_runs, chgnet_head)]
+    ensemble = load_bundled("tiny-three", tmp_path / "out")
+    np.testing.assert_allclose(ensemble.predict(sample_structures[:6]),
+                               shares[0] * singles[0] + shares[1] * (singles[1] + singles[2]) / 2
+                               + shares[2] * singles[3], rtol=1e-6)
+    assert f"sevennet_heads {shares[0]:.2f}, mp_elastic_bundle {shares[1]:.2f}, heads {shares[2]:.2f}" \
+        in card["weights_note"]
 
 
 def test_a_setting_may_add_extra_training_records_recorded_in_its_card(tmp_path, member_runs, config,

@@ -5,10 +5,10 @@
 
 The member runs must share one target, one validation split and the training records of their
 source; a setting may add extra training records (``data.extra_train``, recorded in its card
-entry). They come from one setting
-(members differing in seed only: equal weights) or two (e.g. CGCNN networks and CHGNet-feature
-heads: the first setting's share of the weight is chosen on the validation MAE, on the same 0.05
-grid as the fold tables' mixtures, and split equally among its members). For each member the
+entry). They come from one setting (members differing in seed only: equal weights) or several
+(e.g. CGCNN networks, SevenNet-feature heads and stiffness heads: each setting's share of the
+weight is chosen on the validation MAE, on the same 0.05 grid as the fold tables' mixtures
+(:func:`moduli.analysis.folds.choose_shares`), and split equally among its members). For each member the
 best-validation checkpoint is copied as a slim checkpoint (hyper-parameters and weights, no
 optimiser state). ``card.json`` and ``README.md`` record the
 data and its fingerprint, the settings, the ensemble's validation accuracy, the calibration of its
@@ -110,8 +110,8 @@ def training_domain(runs: list[dict[str, Any]], max_std: float) -> TrainingDomai
 
 def cross_validation(fold_dirs: list[Path], target: str, kinds: list[str]) -> dict[str, Any]:
     """Per-fold test accuracy of the bundle's settings: one run per fold (a single model), several
-    runs of one setting (their ensemble) or runs of two settings, one per member kind in the
-    bundle's order (their mixture, the weight chosen on each fold's validation split), as
+    runs of one setting (their ensemble) or runs of several settings, one per member kind in the
+    bundle's order (their mixture, the shares chosen on each fold's validation split), as
     :mod:`moduli.analysis.folds` computes them. Fold runs are named by their own settings (e.g.
     ``mp_elastic_paper`` for the members' ``mp_elastic_bundle``), so they are matched by kind."""
     frame = gather(fold_dirs)
@@ -125,19 +125,21 @@ def cross_validation(fold_dirs: list[Path], target: str, kinds: list[str]) -> di
         settings += found
     if len(frame) != frame["model"].isin(kinds).sum():
         raise ValueError(f"fold runs of kinds {sorted(set(frame['model']))}, the members are {kinds}")
-    if len(settings) == 2:
+    if len(settings) >= 2:
         rows = mixtures(frame, *settings)
-        what = (f"the mixture of the runs of {' and '.join(settings)} (the weight chosen on the "
+        what = (f"the mixture of the runs of {', '.join(settings)} (the shares chosen on the "
                 "fold's validation split)")
     elif frame.groupby("fold").size().max() > 1:
         rows, what = ensembles(frame), "the ensemble of the runs"
     else:
         rows, what = frame, "one model"
     rows = rows.sort_values("fold")
-    weights = rows["weight"].to_numpy(float) if "weight" in rows else np.full(len(rows), np.nan)
+    shares = (rows["shares"].map(lambda text: [float(w) for w in text.split("/")])
+              if "shares" in rows else [None] * len(rows))
     per_fold = [{"fold": int(r.fold), "test_mae": float(r.test_mae), "test_r2": float(r.test_r2),
-                 "runs": r.run.split(";"), **({} if np.isnan(w) else {"weight": float(w)})}
-                for r, w in zip(rows.itertuples(), weights)]
+                 "runs": r.run.split(";"),
+                 **({} if share is None else {"weight": share[0], "shares": share})}
+                for r, share in zip(rows.itertuples(), shares)]
     maes, r2s = rows["test_mae"].to_numpy(float), rows["test_r2"].to_numpy(float)
     return {"protocol": "Matbench protocol on mp_elastic (KFold 5, shuffle, random_state 18012019; "
                         f"10 % of the rest for validation), per fold {what}",
@@ -151,8 +153,6 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     """Write ``out_root/name/`` (slim members, card.json, README.md); returns the card."""
     runs = [_run(Path(d)) for d in run_dirs]
     settings = list(dict.fromkeys(r["config"]["task_name"] for r in runs))
-    if len(settings) > 2:
-        raise ValueError(f"a bundle mixes at most two settings, got {settings}")
     runs.sort(key=lambda r: settings.index(r["config"]["task_name"]))  # grouped by setting
     first = runs[0]["config"]
     target = first["data"]["target"]
@@ -172,11 +172,9 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     truth = val[0]["target"].to_numpy()
     stacked = np.stack([v["prediction"].to_numpy() for v in val])
     counts = [sum(r["config"]["task_name"] == s for r in runs) for s in settings]
-    if len(settings) == 2:
-        shares = choose_shares(truth, [stacked[:counts[0]], stacked[counts[0]:]])
-        share, weights = shares[0], mixture_weights(counts, shares)
-    else:
-        share, weights = 1.0, np.full(len(runs), 1.0 / len(runs))
+    bounds = np.cumsum([0, *counts])
+    shares = choose_shares(truth, [stacked[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+    weights = mixture_weights(counts, shares)
     folder = Path(out_root) / name
     if folder.exists():
         shutil.rmtree(folder)
@@ -201,7 +199,7 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
     parts = [f"{n} {kind_named(_kind(g)).label} ({g['config']['task_name']}"
              f"{'' if len(settings) == 1 else f', weight {w:.2f}'}"
              f"{''.join(f', + {e} data' for e in extras[runs.index(g)][0])})"
-             for n, g, w in zip(counts, groups, (share, 1 - share))]
+             for n, g, w in zip(counts, groups, shares)]
     summary = f"{TARGETS[target].quantity}, {target}: ensemble of {' + '.join(parts)} trained on {source}"
     if cv:
         summary += (f"; {len(cv['per_fold'])}-fold test MAE of these settings "
@@ -224,9 +222,10 @@ def build_bundle(name: str, run_dirs: list[Path], fold_dirs: list[Path], out_roo
                                    "(of the source; a setting's extra training records are in its settings)"},
         "settings": [_settings(g, extras[runs.index(g)]) for g in groups],
         "weights": [float(w) for w in weights],
+        "shares": {setting: float(share) for setting, share in zip(settings, shares)},
         "weights_note": ("equal" if len(settings) == 1 else
-                         f"{settings[0]}'s share {share:.2f} chosen on the validation MAE (0.05 grid), "
-                         "split equally among each setting's members"),
+                         "each setting's share (" + ", ".join(f"{s} {w:.2f}" for s, w in zip(settings, shares))
+                         + ") chosen on the validation MAE (0.05 grid), split equally among its members"),
         "validation": {"ensemble_mae": mae(truth, mean), "ensemble_r2": r2(truth, mean),
                        "member_mae": [m["val_mae"] for m in members]},
         "std_scale": scale,
