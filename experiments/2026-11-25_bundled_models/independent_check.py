@@ -8,9 +8,11 @@ subset whose (reduced formula, space group) does not occur in mp_elastic either 
 material can carry another id). Reference: the original pre-trained CGCNN models.
 
     .venv/bin/python experiments/2026-11-25_bundled_models/independent_check.py > experiments/2026-11-25_bundled_models/independent_check.md
+    .venv/bin/python experiments/2026-11-25_bundled_models/independent_check.py --bulk mp-elastic-k-accurate --shear mp-elastic-g-accurate
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import warnings
@@ -72,12 +74,16 @@ def check_set() -> tuple[int, pd.DataFrame, list[Structure]]:
     return len(frame), pd.DataFrame(rows), structures
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bulk", default="mp-elastic-k", help="a bundled name or checkpoint")
+    parser.add_argument("--shear", default="mp-elastic-g", help="a bundled name or checkpoint")
+    args = parser.parse_args(argv)
     n_entries, data, structures = check_set()
-    table = moduli.predict(structures, ids=data["id"].tolist())
+    table = moduli.predict(structures, ids=data["id"].tolist(), bulk=args.bulk, shear=args.shear)
     original = {t: moduli.load_model(DATA / "cgcnn_reference" / "pretrained" / f"{t}-moduli.pth.tar", DATA)
                 .predict(structures) for t in ("bulk", "shear")}
-    print("# Bundled ensembles on an independent elastic set\n")
+    print(f"# Bundled ensembles on an independent elastic set ({args.bulk}, {args.shear})\n")
     print(f"{n_entries} entries; {len(data)} with an id outside mp_elastic and a physical tensor; "
           f"{int(data['unseen'].sum())} of them also with a (formula, space group) absent from "
           f"mp_elastic; {int(table['rejected'].notna().sum())} not predictable.\n")

@@ -37,7 +37,8 @@ for cgcnn in recipe_tl recipe_a; do
           --mix $cgcnn sevennet_extra sevennet_stiffness_extra
           --mix $cgcnn sevennet_extra sevennet_stiffness_extra sevennet_ft)
   if [ -n "${ELASTIC_SEEDS:-}" ]; then
-    mixes+=(--mix $cgcnn sevennet_extra sevennet_elastic_extra --mix $cgcnn sevennet_elastic_extra sevennet_ft
+    mixes+=(--mix $cgcnn sevennet_elastic_extra
+            --mix $cgcnn sevennet_extra sevennet_elastic_extra --mix $cgcnn sevennet_elastic_extra sevennet_ft
             --mix $cgcnn sevennet_extra sevennet_elastic_extra sevennet_ft
             --mix $cgcnn sevennet_extra sevennet_stiffness_extra sevennet_elastic_extra
             --mix $cgcnn sevennet_extra sevennet_stiffness_extra sevennet_elastic_extra sevennet_ft)
