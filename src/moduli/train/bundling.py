@@ -85,9 +85,18 @@ def extra_train(run: dict[str, Any]) -> tuple[list[str], set[str]]:
 
 
 def write_slim_checkpoint(source: Path, target: Path) -> str:
-    """Copy hyper-parameters and weights of a Lightning checkpoint; returns the new file's sha256."""
+    """Copy hyper-parameters and weights of a Lightning checkpoint; returns the new file's sha256.
+
+    Saved through a file object: torch.save names the archive inside the file after a path it is
+    given (here a random temporary name), so the same weights would get another sha256 on every
+    build; through a file object the name is fixed and a rebuild gives the same bytes."""
     checkpoint = read_checkpoint(source)
-    atomic_write(target, lambda tmp: torch.save({k: checkpoint[k] for k in SLIM_KEYS}, tmp))
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            torch.save({k: checkpoint[k] for k in SLIM_KEYS}, handle)
+
+    atomic_write(target, write)
     return sha256_of(target)
 
 
