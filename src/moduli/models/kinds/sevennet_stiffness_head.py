@@ -134,7 +134,9 @@ class SevenNetShear(SevenNetStiffness):
     Clamped ions overestimate shear where atoms would relax, and the potential's own shear is
     softer than DFT's (issue 19): a *feature* for the heads, not a prediction (Spearman ~0.75
     against DFT G on mp_elastic). Clipped at 0.1 GPa (an unstable cell still gives a number).
-    Not TorchScript: a frozen script has no double backward; ~1 s per small cell on one thread.
+    Not TorchScript: a frozen script has no double backward; 0.53 s per structure on one thread
+    (``benchmarks/model_cost.py``, 100 real structures). Two calls on one structure can differ
+    by an ulp of the float32 result (~1e-7 relative; seen with two threads).
     """
 
     def __init__(self, cache_dir: str | Path | None = None):
