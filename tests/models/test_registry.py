@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 NAMES = {"mp-elastic-k": "log10_k_vrh", "mp-elastic-g": "log10_g_vrh",
          "mp-elastic-k-fast": "log10_k_vrh", "mp-elastic-g-fast": "log10_g_vrh",
          "mp-elastic-k-accurate": "log10_k_vrh", "mp-elastic-g-accurate": "log10_g_vrh"}
-ACCURATE_SAMPLE = 8  # the accurate bundles' shear Hessian takes ~1 s per structure: fewer of them
+ACCURATE_SAMPLE = 8  # the accurate bundles' shear Hessian takes ~0.5 s per structure: fewer of them
 
 
 def test_bundled_models_are_listed_and_load_by_name(sample_structures, mp_records):
