@@ -7,7 +7,9 @@
 # SEEDS (default "0 1 2 3 4"): the sevennet_extra heads' seeds to read, STIFF_SEEDS (the same
 # default) the sevennet_stiffness_extra heads'; FT (default "a b c"): the
 # fine-tuning runs to read; ELASTIC_SEEDS (default none) the sevennet_elastic_extra heads' (clamped-ion
-# K and G features, ../2026-11-30_levers), which adds the mixtures with them; OUT: another output file.
+# K and G features, ../2026-11-30_levers), which adds the mixtures with them; KELVIN_SEEDS (default none)
+# the sevennet_kelvin_extra heads' (the invariants of the clamped-ion matrix), likewise; OUT: another
+# output file.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -23,6 +25,9 @@ for fold in 0 1 2 3 4; do
     done
     for seed in ${ELASTIC_SEEDS:-}; do
       runs+=("experiments/2026-11-30_levers/runs/$target/sevennet_elastic_extra_fold${fold}_seed$seed")
+    done
+    for seed in ${KELVIN_SEEDS:-}; do
+      runs+=("experiments/2026-11-30_levers/runs/$target/sevennet_kelvin_extra_fold${fold}_seed$seed")
     done
     for ft in ${FT:-a b c}; do runs+=("$here/runs/$target/sevennet_ft_${ft}_fold$fold"); done
   done
@@ -42,6 +47,11 @@ for cgcnn in recipe_tl recipe_a; do
             --mix $cgcnn sevennet_extra sevennet_elastic_extra sevennet_ft
             --mix $cgcnn sevennet_extra sevennet_stiffness_extra sevennet_elastic_extra
             --mix $cgcnn sevennet_extra sevennet_stiffness_extra sevennet_elastic_extra sevennet_ft)
+  fi
+  if [ -n "${KELVIN_SEEDS:-}" ]; then
+    mixes+=(--mix $cgcnn sevennet_kelvin_extra --mix $cgcnn sevennet_kelvin_extra sevennet_ft
+            --mix $cgcnn sevennet_elastic_extra sevennet_kelvin_extra
+            --mix $cgcnn sevennet_extra sevennet_kelvin_extra)
   fi
 done
 mixes+=(--mix sevennet_extra sevennet_ft)

@@ -4,7 +4,8 @@
 # heads of ../2026-11-30_invariance/run_heads.sh. Extra train.py overrides go after the setting name
 # (e.g. a data source); a finished run is skipped.
 #   bash experiments/2026-11-30_sevennet_bundles/run_heads.sh [SETTING [OVERRIDES...]]   (SEEDS: default "0 1 2 3 4")
-# MODEL (default sevennet_mlp): the head kind, e.g. MODEL=sevennet_elastic_mlp.
+# MODEL (default sevennet_mlp): the head kind, e.g. MODEL=sevennet_elastic_mlp; TARGETS (default both
+# moduli) narrows the runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -12,7 +13,7 @@ export MODULI_DATA_DIR="${MODULI_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} WANDB_MODE=${WANDB_MODE:-disabled}
 setting=${1:-sevennet_mlp}; shift || true
 for seed in ${SEEDS:-0 1 2 3 4}; do
-  for target in log10_k_vrh log10_g_vrh; do
+  for target in ${TARGETS:-log10_k_vrh log10_g_vrh}; do
     out="$here/runs/$target/${setting}_bundle_seed$seed"
     [ -f "$out/metrics.json" ] && continue
     mkdir -p "$(dirname "$out")"

@@ -99,7 +99,7 @@ def test_the_registry_finds_every_kind_defined_in_the_kinds_package():
     from moduli.models import kinds
 
     shipped = {"cgcnn", "feature_mlp", "sevennet_mlp", "sevennet_meanstd_mlp", "chgnet_sevennet_mlp",
-               "sevennet_stiffness_mlp", "sevennet_elastic_mlp", "sevennet_finetuned"}
+               "sevennet_stiffness_mlp", "sevennet_elastic_mlp", "sevennet_kelvin_mlp", "sevennet_finetuned"}
     assert set(kinds._discover()) == set(KINDS) == shipped
     made = []
 
