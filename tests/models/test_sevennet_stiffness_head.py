@@ -128,9 +128,39 @@ def test_an_isolated_atom_has_no_shear_stiffness(shear):
 
 
 def test_the_shear_featuriser_works_under_inference_mode(shear):
-    """Prediction runs under torch.inference_mode; the Hessian needs autograd anyway."""
+    """Prediction runs under torch.inference_mode; the Hessian needs autograd anyway (each call
+    computes it: the memo of matrices cleared before)."""
     import torch
 
+    from moduli.models.kinds.sevennet_stiffness_head import MATRICES
+
+    MATRICES.clear()
     with torch.inference_mode():
         under = shear.compute_one(CRYSTALS["NaCl"])
-    np.testing.assert_array_equal(under, shear.compute_one(CRYSTALS["NaCl"]))
+    MATRICES.clear()
+    np.testing.assert_allclose(under, shear.compute_one(CRYSTALS["NaCl"]), rtol=1e-6)
+
+
+def test_featurisers_that_read_one_structures_matrix_compute_it_once(shear, monkeypatch):
+    """The shear featuriser and the invariants' featuriser share the strain Hessian of a
+    structure (a bundle mixing both kinds pays it once, and both read the same numbers); the memo
+    keeps the last ``size`` matrices."""
+    from moduli.models.kinds import sevennet_stiffness_head as module
+    from moduli.models.kinds.sevennet_kelvin_head import SevenNetKelvin
+
+    calls = []
+    hessian = module.SevenNetShear.strain_hessian
+
+    def counted(self, structure):
+        calls.append(structure.composition.reduced_formula)
+        return hessian(self, structure)
+
+    monkeypatch.setattr(module.SevenNetShear, "strain_hessian", counted)
+    monkeypatch.setattr(module, "MATRICES", module.MatrixMemo(size=2))
+    (log_g,) = shear.compute_one(CRYSTALS["NaCl"])
+    invariants = SevenNetKelvin().compute_one(CRYSTALS["NaCl"])
+    assert calls == ["NaCl"] and invariants[0] == log_g
+    shear.compute_one(CRYSTALS["Si"])
+    shear.compute_one(CRYSTALS["TiO2"])  # NaCl's is the oldest of three: dropped
+    shear.compute_one(CRYSTALS["NaCl"])
+    assert calls == ["NaCl", "Si", "TiO2", "NaCl"]

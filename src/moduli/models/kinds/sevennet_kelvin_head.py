@@ -14,7 +14,8 @@ softest modes dominate). This featuriser keeps, from the one Hessian:
 All eight are invariants of the tensor (the same numbers for every orientation) and intensive
 (C is per volume), so every cell, origin, orientation and atom order of a crystal gives them
 alike. Cost: the one strain Hessian of the shear feature (0.53 s per structure on one thread),
-which this featuriser replaces in its kind.
+which this featuriser replaces in its kind; a bundle mixing both kinds computes it once
+(:class:`~.sevennet_stiffness_head.MatrixMemo`).
 """
 from __future__ import annotations
 

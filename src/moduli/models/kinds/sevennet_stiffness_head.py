@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from pymatgen.core import Structure
 from torch import Tensor, nn
 
 from moduli.graphs.cache import ArrayCache
+from moduli.graphs.featurizer import structure_key
 from moduli.models.kinds import sevennet_head
 from moduli.models.kinds.vector_head import VectorHeadKind
 
@@ -156,7 +159,12 @@ class SevenNetShear(SevenNetStiffness):
         return model
 
     def elastic_matrix(self, structure: Structure) -> np.ndarray:
-        """SevenNet-0's clamped-ion 6x6 Voigt matrix (GPa) at ``structure``."""
+        """SevenNet-0's clamped-ion 6x6 Voigt matrix (GPa) at ``structure``, computed once per
+        process for every featuriser that reads it (:class:`MatrixMemo`)."""
+        return MATRICES.get(structure, self.strain_hessian)
+
+    def strain_hessian(self, structure: Structure) -> np.ndarray:
+        """The clamped-ion matrix itself: d²E/dε² at ε = 0 by double backpropagation, per volume."""
         from sevenn._keys import ATOMIC_ENERGY
 
         def energy(voigt: Tensor) -> Tensor:
@@ -176,6 +184,42 @@ class SevenNetShear(SevenNetStiffness):
         if not np.all(np.isfinite(vector)):
             raise ValueError("SevenNet shear modulus is not finite")
         return vector.astype(np.float32)
+
+
+class MatrixMemo:
+    """The clamped-ion matrices of the last ``size`` structures, by content (``structure_key``).
+
+    Several featurisers read the one strain Hessian of a structure (the shear modulus of
+    ``sevennet_elastic_mlp``, the invariants of ``sevennet_kelvin_mlp``); a bundle that mixes
+    them, or the accurate pair predicting K and G of one chunk, would otherwise pay the 0.5 s
+    Hessian once per featuriser. ``size`` is above predict.py's default chunk (10,000), so every
+    featuriser of a chunk finds the matrices the first one made (36 numbers each, ~7 MB full).
+    A Hessian is one answer per structure: every reader gets the same numbers, bit for bit."""
+
+    def __init__(self, size: int = 20_000):
+        self.size = size
+        self.matrices: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, structure: Structure, compute) -> np.ndarray:
+        key = structure_key(structure)
+        with self.lock:
+            if key in self.matrices:
+                self.matrices.move_to_end(key)
+                return self.matrices[key].copy()
+        matrix = compute(structure)
+        with self.lock:
+            self.matrices[key] = matrix
+            while len(self.matrices) > self.size:
+                self.matrices.popitem(last=False)
+        return matrix.copy()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.matrices.clear()
+
+
+MATRICES = MatrixMemo()
 
 
 @functools.lru_cache(maxsize=None)
