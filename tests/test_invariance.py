@@ -51,7 +51,7 @@ def crystals(mp_records):
 
 # Kinds that read SevenNet-0's clamped-ion strain Hessian (a minute per kind here): untrained with
 # the slow tests; in the fast suite their featurisers' invariance is tested on rutile's cells
-# (tests/models/test_sevennet_*_head.py) and the accurate bundles' test covers the shipped one
+# (tests/models/test_sevennet_*_head.py) and the accurate bundles' test covers both (shipped)
 # trained, on these cells.
 HESSIAN_KINDS = {"sevennet_elastic_mlp", "sevennet_kelvin_mlp"}
 

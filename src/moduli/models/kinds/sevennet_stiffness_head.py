@@ -193,7 +193,7 @@ class MatrixMemo:
     ``sevennet_elastic_mlp``, the invariants of ``sevennet_kelvin_mlp``); a bundle that mixes
     them, or the accurate pair predicting K and G of one chunk, would otherwise pay the 0.5 s
     Hessian once per featuriser. ``size`` is above predict.py's default chunk (10,000), so every
-    featuriser of a chunk finds the matrices the first one made (36 numbers each, ~7 MB full).
+    featuriser of a chunk finds the matrices the first one made (36 numbers and a key each, ~13 MB full).
     A Hessian is one answer per structure: every reader gets the same numbers, bit for bit."""
 
     def __init__(self, size: int = 20_000):
