@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Structure
 
-from moduli.graphs.cache import ArrayCache
 from moduli.models.kinds import sevennet_head
 from moduli.models.kinds.sevennet_stiffness_head import (KEY as STIFFNESS_KEY, SevenNetShear, shared_stiffness,
                                                          voigt_shear_modulus)
@@ -64,9 +63,7 @@ class SevenNetKelvin(SevenNetShear):
         self.key, self.n_features = KEY, 8
         self.spec = {**self.spec, "name": "sevennet_clamped_invariants", "n_features": 8,
                      "numbers": "log10 G_V, log10 K_V, sorted Kelvin moduli as sign(x) log10(1 + |x|)"}
-        self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{self.spec['package']}-{self.spec['model']}"
-                                 f"-clamped-invariants-d{self.spec['definition']}.sqlite", "features",
-                                 {"features": np.float32}) if cache_dir else None)
+        self.cache = self.own_cache(cache_dir, "clamped-invariants")
 
     def compute_one(self, structure: Structure) -> np.ndarray:
         self.check(structure)

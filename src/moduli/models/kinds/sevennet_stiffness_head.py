@@ -43,9 +43,16 @@ class SevenNetStiffness(sevennet_head.SevenNetFeaturizer):
         super().__init__(None, 1)
         self.key, self.n_features = KEY, 2
         self.spec = {**self.spec, "name": "sevennet_clamped_stiffness", "strain": STRAIN, "n_features": 2}
-        self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{self.spec['package']}-{self.spec['model']}"
-                                 f"-stiffness-d{self.spec['definition']}.sqlite", "features", {"features": np.float32})
-                      if cache_dir else None)
+        self.cache = self.own_cache(cache_dir, "stiffness")
+
+    def own_cache(self, cache_dir: str | Path | None, name: str) -> ArrayCache | None:
+        """This featuriser's cache file (``sevennet-<package>-<model>-<name>-d<definition>.sqlite``),
+        none without a cache folder."""
+        if not cache_dir:
+            return None
+        spec = self.spec
+        file = f"sevennet-{spec['package']}-{spec['model']}-{name}-d{spec['definition']}.sqlite"
+        return ArrayCache(Path(cache_dir) / file, "features", {"features": np.float32})
 
     def script(self) -> torch.jit.ScriptModule:
         """SevenNet-0's whole energy model, scripted and frozen (as ``sevenn``'s own LAMMPS
@@ -147,9 +154,7 @@ class SevenNetShear(SevenNetStiffness):
         self.key, self.n_features = SHEAR_KEY, 1
         self.spec = {**self.spec, "name": "sevennet_clamped_shear", "strain": "exact second derivative",
                      "n_features": 1}
-        self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{self.spec['package']}-{self.spec['model']}"
-                                 f"-clamped-shear-d{self.spec['definition']}.sqlite", "features",
-                                 {"features": np.float32}) if cache_dir else None)
+        self.cache = self.own_cache(cache_dir, "clamped-shear")
 
     def script(self) -> nn.Module:
         """SevenNet-0's energy model as plain modules (double backward through it), weights frozen."""
