@@ -1,15 +1,8 @@
-"""Predict elastic moduli for a screened corpus: ``python predict.py corpus=... [ckpt.bulk=... ckpt.shear=...]``."""
-import hydra
-from omegaconf import DictConfig
+"""Predict elastic moduli for a screened corpus: ``python predict.py corpus=... [ckpt.bulk=...]``.
 
-from moduli.core.errors import exit_on_user_error
-from moduli.predict.run import predict
-
-
-@hydra.main(config_path="conf", config_name="predict")
-def main(cfg: DictConfig) -> None:
-    exit_on_user_error("predict.py", lambda: predict(cfg))
-
+The same Hydra application and pipeline as ``moduli predict``; configs in src/moduli/conf.
+"""
+from moduli.cli import predict_main
 
 if __name__ == "__main__":
-    main()
+    predict_main()

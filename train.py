@@ -1,15 +1,8 @@
-"""Train a CGCNN model: ``python train.py [overrides]`` (see conf/train.yaml and README)."""
-import hydra
-from omegaconf import DictConfig
+"""Train a model: ``python train.py [overrides]`` (``-m`` for sweeps), exactly ``moduli train``.
 
-from moduli.core.errors import exit_on_user_error
-from moduli.train.run import train
-
-
-@hydra.main(config_path="conf", config_name="train")
-def main(cfg: DictConfig) -> float:
-    return exit_on_user_error("train.py", lambda: train(cfg))
-
+Configs in src/moduli/conf (shipped in the package); see ``moduli train --help``.
+"""
+from moduli.cli import train_main
 
 if __name__ == "__main__":
-    main()
+    train_main()

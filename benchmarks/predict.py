@@ -127,7 +127,7 @@ def main() -> None:
                 else:
                     corpus = scratch / f"cifs-{n}"
                     write_cifs(corpus, bases, n)
-                    corpus_args = ["corpus=cif_dir", f"corpus.path={corpus}"]
+                    corpus_args = ["corpus=files", f"corpus.path={corpus}"]
                 for k, (bulk, shear) in enumerate(pairs):
                     result = run(scratch / f"out-{fmt}-{n}-{k}", corpus_args, bulk, shear, args.workers,
                                  args.overrides)

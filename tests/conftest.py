@@ -28,9 +28,9 @@ def pytest_configure(config):
 
 def compose_config(config_name: str, *overrides: str):
     """``conf/<config_name>.yaml`` composed with ``overrides``, as train.py / predict.py see it."""
-    from hydra import compose, initialize_config_dir
+    from hydra import compose, initialize_config_module
 
-    with initialize_config_dir(str(REPO / "conf")):
+    with initialize_config_module("moduli.conf"):
         return compose(config_name, overrides=list(overrides))
 
 

@@ -44,7 +44,7 @@ def assert_user_error(result, *words):
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.stderr
-    assert lines[-1].startswith(("predict.py: error: ", "train.py: error: ")), lines[-1]
+    assert lines[-1].startswith(("predict.py: error: ", "train.py: error: ", "moduli train: error: ")), lines[-1]
     for word in words:
         assert word in lines[-1], lines[-1]
 
@@ -68,11 +68,9 @@ def test_an_unknown_column(tmp_path, corpus):
                       "no column 'cif'", "'material_id', 'structure'", "corpus.structure_column")
 
 
-def test_a_corpus_kind_that_does_not_match_the_path(tmp_path, corpus):
-    assert_user_error(cli(*predict_args(tmp_path, "corpus=cif_dir", f"corpus.path={corpus}")),
-                      "corpus=cif_dir needs a folder", "corpus=structures_json")
+def test_a_folder_given_as_a_json_corpus(tmp_path, corpus):
     assert_user_error(cli(*predict_args(tmp_path, f"corpus.path={tmp_path}")),
-                      "is a folder", "corpus=cif_dir")
+                      "is a folder", "corpus=files")
 
 
 def test_a_run_dir_of_another_config_and_the_full_traceback_on_request(tmp_path):

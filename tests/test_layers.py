@@ -23,7 +23,8 @@ ALLOWED = {
     "models": {"core", "graphs", "physics"},
     "analysis": {"core", "physics", "data"},
     "train": {"core", "graphs", "physics", "baselines", "data", "models", "analysis"},
-    "predict": {"core", "graphs", "physics", "models", "analysis"},
+    "corpus": {"core", "graphs", "physics", "models", "analysis"},
+    "conf": set(),  # Hydra's YAML files, found as the package resource moduli.conf
 }
 
 

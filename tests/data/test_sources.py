@@ -62,7 +62,7 @@ def test_structures_json_rejects_bad_rows_with_reasons(tmp_path, rocksalt):
 def test_structures_json_lines_are_read_as_prediction_corpora_read_them(tmp_path, rocksalt):
     """The same rows as JSON Lines (the format corpora stream): same records; a cut-off line is
     rejected as line-N, as predict.py rejects it."""
-    from moduli.predict.corpus import read_structures_json
+    from moduli.corpus.readers import read_structures_json
 
     lines = [json.dumps({"material_id": m, "structure": rocksalt.as_dict(), "G_VRH": g})
              for m, g in (("a", 10.0), ("b", 20.0))]

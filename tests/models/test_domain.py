@@ -50,7 +50,7 @@ def test_elements_outside_the_heads_potential_are_rejected_naming_element_and_me
 
 def test_predict_py_rejects_unreadable_elements_and_flags_and_counts_rows_outside_the_domain(
         tmp_path, rocksalt, config):
-    from moduli.predict.run import predict
+    from moduli.corpus.run import predict
 
     rows = {"NaCl": rocksalt, "Si": silicon(), "Si-crushed": crushed(silicon(), 0.17),
             "EsO": binary("Es"), "AmO": binary("Am"), "unseen": binary(unseen_element())}

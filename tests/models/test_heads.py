@@ -72,7 +72,7 @@ def test_predict_py_and_moduli_predict_agree_with_a_mixed_shear_ensemble(head_ru
                                                                          sample_structures, config, tmp_path):
     """The corpus pipeline computes the features in its workers; moduli.predict in process."""
     import moduli
-    from moduli.predict.run import predict
+    from moduli.corpus.run import predict
 
     structures = sample_structures[:12]
     corpus = tmp_path / "corpus.json"

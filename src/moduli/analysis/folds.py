@@ -244,8 +244,13 @@ def to_markdown(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Per-fold and mean ± std test metrics of run dirs")
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Per-fold and mean ± std test metrics of run dirs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  moduli folds logs/train/multiruns/2026-12-01_10-00-00\n"
+        "  moduli folds runs/ --mix recipe sevennet --out folds.md")
     parser.add_argument("roots", nargs="+", help="run dirs or folders holding them (searched recursively)")
     parser.add_argument("--out", help="also write the tables (markdown) to this file")
     parser.add_argument("--mix", nargs="+", action="append", default=[], metavar="SETTING",

@@ -137,8 +137,14 @@ def log_to_wandb(files: list[Path], key: str, **init) -> None:
         run.finish()
 
 
-def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description="The paper's figure set (PNG + SVG) and summary.md")
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="The paper's figure set (PNG + SVG) and summary.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  moduli report --out figures --predictions moduli-predictions.run/predictions.parquet\n"
+        "  moduli report --out figures --dataset mp_elastic            # the training data's statistics\n"
+        "  moduli report --out figures --runs logs/train/multiruns/   # parity plots and fold tables")
     parser.add_argument("--out", required=True, help="folder for the figures and summary.md")
     parser.add_argument("--predictions", action="append", default=[],
                         help="a prediction table (predictions.parquet or .csv); label = its folder name")
@@ -163,7 +169,6 @@ def main(argv: list[str] | None = None) -> Path:
         add_runs(report, args.runs, args.scale, args.parity_folds)
     path = report.write()
     print(f"wrote {len(report.files)} figure files and {path}")
-    return path
 
 
 def load_dataset(name: str, data_dir: str | None):

@@ -1,8 +1,9 @@
 """Errors in what the user asked for, and how the command-line tools report them.
 
 A :class:`UserInputError` says in one line what to change (a path, a name, a column, a run dir).
-``train.py`` and ``predict.py`` print it to stderr and exit with status 2, without a traceback
-(``HYDRA_FULL_ERROR=1`` shows the traceback). Everything else is a bug and keeps its traceback.
+``moduli``, ``train.py`` and ``predict.py`` print it to stderr and exit with status 2, without a
+traceback (``HYDRA_FULL_ERROR=1`` shows the traceback), before any model is loaded where the
+mistake can be seen from the settings. Everything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -22,12 +23,25 @@ class MissingInputError(UserInputError, FileNotFoundError):
     """A file or folder the user named does not exist."""
 
 
-def exit_on_user_error(program: str, run: Callable[[], T]) -> T:
-    """``run()``; on a :class:`UserInputError` one line on stderr and exit status 2."""
+class NothingPredicted(RuntimeError):
+    """A run over a non-empty input that predicted nothing: every input was rejected. Its files
+    (the rejections with their reasons) are written; the command exits with status 1."""
+
+
+def exit_on_user_error(program: str, run: Callable[[], T],
+                       on_refusal: Callable[[], object] | None = None) -> T:
+    """``run()``; on a :class:`UserInputError` one line on stderr and exit status 2 (after
+    ``on_refusal()``, which removes what the refused run made), on :class:`NothingPredicted`
+    one line and exit status 1."""
     try:
         return run()
     except UserInputError as err:
+        if on_refusal is not None:
+            on_refusal()
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(f"{program}: error: {' '.join(str(err).split())}", file=sys.stderr)
         sys.exit(2)
+    except NothingPredicted as err:
+        print(f"{program}: {' '.join(str(err).split())}", file=sys.stderr)
+        sys.exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,16 @@ from pymatgen.core import Structure
 
 from moduli.core.atomic import atomic_write
 from moduli.core.schema import REJECTION_COLUMNS, Stage
+
+
+def finite_or_none(value: object) -> float | None:
+    """A float for numbers and numeric strings; None for empty, NaN, inf or text (a corpus's
+    band gap or energy column)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 @dataclass

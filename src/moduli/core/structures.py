@@ -1,21 +1,26 @@
 """The one structure reader: JSON tables and lines, structure dicts, CIF / POSCAR text, files on
 disk and zip members, each failure an :class:`UnreadableStructure` that says why in words.
 
-Training sources (:mod:`moduli.data.sources`) and prediction corpora (:mod:`moduli.predict.corpus`)
+Training sources (:mod:`moduli.data.sources`) and prediction corpora (:mod:`moduli.corpus.readers`)
 both read through here, so "how a structure is read" and "what an unreadable one is called" live
 in one place. A *payload* is how a corpus refers to a structure it has not parsed yet:
 
 - ``("dict", structure_dict)``: a pymatgen ``Structure.as_dict()``;
 - ``("text", fmt, text)``: CIF / POSCAR text (``fmt`` "cif", "poscar" or None: recognised);
 - ``("json_line", line, column)``: one line of a JSON Lines file, the structure in ``column``;
-- ``("file", path)``: a structure file on disk;
+- ``("file", path)``: a CIF / POSCAR file on disk, compressed or not;
+- ``("frame", fmt, text)``: one frame of a multi-frame text file in ASE format ``fmt`` (extended XYZ);
+- ``("atoms", atoms)``: an ASE ``Atoms`` (from a file ASE reads, or from Python);
 - ``("zip", zip_path, member)``: a file inside a zip archive, read without extracting;
 - ``("missing", reason)`` / ``("unreadable", reason)``: an input that has no structure to read.
 """
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
 import json
+import lzma
 import math
 import os
 import re
@@ -24,12 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from pymatgen.core import Structure
-
-# File names read as structures: these suffixes (any case) and VASP's POSCAR* / CONTCAR* names.
-STRUCTURE_SUFFIXES = (".cif", ".vasp", ".poscar")
-POSCAR_NAMES = ("poscar", "contcar")
-
+from pymatgen.core import IStructure, Structure
 
 class UnreadableStructure(ValueError):
     """An input that holds no readable structure; the message says why, in words."""
@@ -41,10 +41,15 @@ def unreadable_reason(err: Exception) -> str:
     return f"unreadable structure: {detail}"
 
 
+# Compressed files are read through these, chosen by the name's last suffix (any case).
+OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
 def open_text(path: str | Path) -> IO[str]:
-    """A text handle on a file, gunzipped on the fly when its name ends in ``.gz``."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    return opener(path, "rt", encoding="utf-8")
+    """A text handle on a file, decompressed on the fly when its name ends in ``.gz``, ``.bz2``
+    or ``.xz``."""
+    opener = OPENERS.get(Path(path).suffix.lower(), open)
+    return opener(path, "rt", encoding="utf-8", errors="replace")
 
 
 def read_json(path: str | Path) -> Any:
@@ -94,12 +99,6 @@ def table_file_rows(path: str | Path) -> Iterator[tuple[int, Any, str | None, st
         yield n, row, None, None
 
 
-def is_structure_file(name: str) -> bool:
-    """Whether a file name is read as a structure (CIF, ``.vasp``, ``.poscar``, POSCAR*, CONTCAR*)."""
-    name = name.lower()
-    return name.endswith(STRUCTURE_SUFFIXES) or name.startswith(POSCAR_NAMES)
-
-
 def text_format(text: str) -> str | None:
     """``"cif"``, ``"poscar"`` or None (neither) for the text of a structure file."""
     if "_cell_length_a" in text or re.search(r"^\s*data_", text, re.MULTILINE):
@@ -137,13 +136,70 @@ def structure_from_text(text: str, fmt: str | None = None) -> Structure:
         raise _unreadable_text(text, err) from err
 
 
-def structure_from_file(path: str | Path) -> Structure:
-    """A structure from a CIF / POSCAR file (format from the name, as pymatgen reads it)."""
+def structure_from_file(path: str | Path, fmt: str | None = None) -> Structure:
+    """A structure from a CIF / POSCAR file, compressed or not (``fmt`` None: from the text)."""
     try:
-        return Structure.from_file(path)
-    except Exception as err:  # noqa: BLE001
-        text = Path(path).read_text(errors="replace") if Path(path).is_file() else ""
-        raise _unreadable_text(text, err) from err
+        with open_text(path) as handle:
+            text = handle.read()
+    except OSError as err:
+        raise UnreadableStructure(f"cannot read {path} ({type(err).__name__}: {err})") from err
+    return structure_from_text(text, fmt)
+
+
+def structure_from_atoms(atoms: Any) -> Structure:
+    """The crystal an ASE ``Atoms`` describes: periodic in all three directions with a cell of
+    positive volume, or an :class:`UnreadableStructure` saying what it is instead."""
+    pbc = [bool(p) for p in atoms.pbc]
+    volume = abs(float(atoms.cell.volume)) if atoms.cell.rank == 3 else 0.0
+    if not all(pbc) or volume < 1e-6:
+        what = "a molecule" if not any(pbc) else "a slab or chain"
+        raise UnreadableStructure(f"{what} without a periodic 3D lattice (pbc={pbc}, cell volume "
+                                  f"{volume:.3g} Å³): only crystals can be predicted")
+    if len(atoms) == 0:
+        raise UnreadableStructure("no sites")
+    return Structure(atoms.cell.array, atoms.get_chemical_symbols(), atoms.positions,
+                     coords_are_cartesian=True)
+
+
+def as_structures(given: Any) -> list[Structure | UnreadableStructure]:
+    """A ``Structure``, an ASE ``Atoms`` or a list (tuple) of either, as a list of structures; an
+    ``Atoms`` that is no crystal (a molecule) stays in its place as the
+    :class:`UnreadableStructure` saying so. Anything else is a :class:`TypeError`."""
+    items = list(given) if isinstance(given, (list, tuple)) else [given]
+    converted: list[Structure | UnreadableStructure] = []
+    for position, item in enumerate(items):
+        if isinstance(item, IStructure):
+            converted.append(item if isinstance(item, Structure) else Structure.from_sites(item))
+        elif _is_atoms(item):
+            try:
+                converted.append(structure_from_atoms(item))
+            except UnreadableStructure as err:
+                converted.append(err)
+        else:
+            where = f" (item {position})" if isinstance(given, (list, tuple)) else ""
+            raise TypeError(f"a {type(item).__module__}.{type(item).__name__}{where} where a pymatgen "
+                            "Structure, an ASE Atoms or a list of either is accepted (read files with "
+                            "Structure.from_file or ase.io.read, or run `moduli predict FILE...`)")
+    return converted
+
+
+def _is_atoms(item: Any) -> bool:
+    try:
+        from ase import Atoms
+    except ImportError:  # pragma: no cover - ase is a dependency
+        return False
+    return isinstance(item, Atoms)
+
+
+def structure_from_frame(fmt: str, text: str) -> Structure:
+    """A structure from the text of one frame of a file in ASE format ``fmt``."""
+    from ase.io import read
+
+    try:
+        atoms = read(io.StringIO(text), format=fmt)
+    except Exception as err:  # noqa: BLE001 - ASE raises many kinds
+        raise UnreadableStructure(f"unreadable {fmt} frame ({type(err).__name__}: {err})") from err
+    return structure_from_atoms(atoms)
 
 
 _OPEN_ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
@@ -167,6 +223,8 @@ def parse_structure(raw: Any) -> Structure:
     if isinstance(raw, Structure):
         return raw
     if isinstance(raw, dict):
+        if "lattice" not in raw and (raw.get("@class") == "Molecule" or raw.get("sites")):
+            raise UnreadableStructure("a molecule without a lattice: only crystals can be predicted")
         if not raw.get("sites"):
             raise UnreadableStructure("no sites")
         try:
@@ -184,13 +242,18 @@ def read_payload(payload: tuple) -> Structure:
     unreadable (:class:`UnreadableStructure` says why in words)."""
     kind = payload[0]
     if kind == "json_line":
-        return parse_structure(json.loads(payload[1]).get(payload[2]))
+        row = json.loads(payload[1])
+        return parse_structure(row if payload[2] is None else row.get(payload[2]))
     if kind == "dict":
         return parse_structure(payload[1])
     if kind == "text":
         return structure_from_text(payload[2], payload[1])
     if kind == "file":
-        return structure_from_file(payload[1])
+        return structure_from_file(*payload[1:])
+    if kind == "frame":
+        return structure_from_frame(payload[1], payload[2])
+    if kind == "atoms":
+        return structure_from_atoms(payload[1])
     if kind == "zip":
         return structure_from_zip(payload[1], payload[2])
     if kind == "missing":

@@ -1,6 +1,6 @@
 """The prediction table: one row per structure with B, G, derived properties and the cell.
 
-``predict.py`` writes this table for whole corpora; :func:`predict_table` (``moduli.predict``)
+``predict.py`` writes this table for whole corpora; :func:`predict` (``moduli.predict``)
 returns it for structures in memory. Both build each row with :func:`structure_row` and
 :func:`moduli.models.ensemble.modulus_columns`, so they agree to floating-point noise.
 """
@@ -15,7 +15,8 @@ from pymatgen.core import Structure
 from torch_geometric.data import Batch, Data
 
 from moduli.core.cell import cell_description
-from moduli.core.schema import OPTIONAL_COLUMNS, PREDICTION_COLUMNS
+from moduli.core.schema import table_columns
+from moduli.core.structures import UnreadableStructure, as_structures
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
 from moduli.models.api import CrystalModel
 from moduli.models.ensemble import (EnsembleModel, as_ensemble, check_moduli, modulus_columns, row_values,
@@ -61,28 +62,43 @@ def resolve_models(bulk: ModelLike | Sequence[ModelLike] | None = None,
     return ensembles
 
 
-def predict_table(structures: Sequence[Structure], ids: Sequence[str] | None = None,
-                  bulk: ModelLike | Sequence[ModelLike] | None = None,
-                  shear: ModelLike | Sequence[ModelLike] | None = None, symprec: float = 0.1, batch_size: int = 256,
-                  data_dir: str | Path | None = None) -> pd.DataFrame:
-    """B, G (GPa), their std, derived properties and cell columns for each structure, in order.
+def predict(structures: Structure | Any | Sequence[Structure | Any], ids: Sequence[str] | None = None,
+            bulk: ModelLike | Sequence[ModelLike] | None = None,
+            shear: ModelLike | Sequence[ModelLike] | None = None, symprec: float = 0.1,
+            batch_size: int = 256, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Bulk and shear moduli (GPa), their std and derived properties, one row per structure.
 
-    The columns are those of predict.py's ``predictions.parquet`` plus ``rejected``: empty (None)
-    for a predicted structure, the reason for one that cannot be used, whose other values are
-    NaN. ``ids`` default to the positions ``"0", "1", ...``; models default to the bundled
-    ensembles (``bulk`` / ``shear`` take a bundled name, a checkpoint path, a loaded model or a
-    list of those, see :func:`resolve_models`).
+    ``structures``: a pymatgen ``Structure``, an ASE ``Atoms``, or a list of either (anything
+    else is a :class:`TypeError`). The columns are those of ``moduli predict``'s table (B, G and
+    their calibrated std, sound velocities, Poisson ratio, Debye temperature, the cell, and
+    ``in_domain``) plus ``rejected``: None for a predicted structure, the reason for one that
+    cannot be used (a molecule, partial occupancy, overlapping atoms...), whose values are NaN.
+
+    ``ids`` default to the positions ``"0", "1", ...``. ``bulk`` / ``shear`` take a bundled model
+    name (``moduli.available_models()``), a checkpoint path, a loaded model or a list of those
+    (an ensemble; see :func:`resolve_models`); the default is the bundled pair
+    ``mp-elastic-k`` / ``mp-elastic-g``. ``symprec`` (Å) is the tolerance of the symmetry
+    columns; ``data_dir`` locates CGCNN's ``atom_init.json`` for original checkpoints.
+
+        import moduli
+        from pymatgen.core import Structure
+        table = moduli.predict(Structure.from_file("NaCl.cif"))
+        table = moduli.predict([atoms_a, atoms_b], ids=["a", "b"], bulk="mp-elastic-k-fast",
+                               shear="mp-elastic-g-fast")
     """
-    ids = [str(i) for i in (range(len(structures)) if ids is None else ids)]
-    if len(ids) != len(structures):
-        raise ValueError(f"{len(ids)} ids for {len(structures)} structures")
+    items = as_structures(structures)
+    ids = [str(i) for i in (range(len(items)) if ids is None else ids)]
+    if len(ids) != len(items):
+        raise ValueError(f"{len(ids)} ids for {len(items)} structures")
     ensembles = resolve_models(bulk, shear, data_dir)
     featurizer = next(iter(ensembles.values())).featurizer
     kinds = unique_kinds(ensembles.values())
     rows: list[dict[str, Any]] = []
     good: list[tuple[int, Data]] = []
-    for structure_id, structure in zip(ids, structures):
+    for structure_id, structure in zip(ids, items):
         try:
+            if isinstance(structure, UnreadableStructure):
+                raise structure
             graph, cell = structure_row(structure, featurizer, symprec, kinds)
         except Exception as err:  # noqa: BLE001 - a bad structure is a row with a reason
             rows.append({"id": structure_id, "rejected": featurize_reason(err)})
@@ -95,5 +111,5 @@ def predict_table(structures: Sequence[Structure], ids: Sequence[str] | None = N
                                   [rows[i] for i, _ in part])
         for k, (i, _) in enumerate(part):
             rows[i].update(row_values(columns, k))
-    order = PREDICTION_COLUMNS + [c for c in OPTIONAL_COLUMNS if any(c in r for r in rows)] + ["rejected"]
-    return pd.DataFrame(rows, columns=order)
+    present = {c for r in rows for c in r}
+    return pd.DataFrame(rows, columns=table_columns(present) + ["rejected"])

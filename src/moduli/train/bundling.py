@@ -324,8 +324,12 @@ def render_card(card: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  moduli bundle --name my-k --runs runs/k_seed0 runs/k_seed1 --out bundles/\n"
+        "  moduli bundle --name my-k --runs runs/k_seed* --folds runs/k_fold* --command 'how they were made'")
     parser.add_argument("--name", required=True)
     parser.add_argument("--runs", nargs="+", required=True, type=Path, help="member run dirs")
     parser.add_argument("--folds", nargs="*", default=[], type=Path, help="cross-validation run dirs")

@@ -22,9 +22,15 @@ from moduli.models.kinds import KINDS, kind_named
 from moduli.models.kinds.vector_head import VectorHeadKind
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     vector_kinds = sorted(n for n, k in KINDS.items() if isinstance(k, VectorHeadKind))
-    parser = argparse.ArgumentParser(description="per-structure vectors of a training source into the cache")
+    parser = argparse.ArgumentParser(
+        prog=prog, description="per-structure vectors of a training source into the cache",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  moduli features --kind sevennet_mlp                       # SevenNet-0 vectors of mp_elastic\n"
+        "  moduli features --kind feature_mlp --part 0 --parts 2 &   # CHGNet's, two processes\n"
+        "  moduli features --kind feature_mlp --part 1 --parts 2")
     parser.add_argument("--kind", choices=vector_kinds, default="feature_mlp")
     parser.add_argument("--source", choices=sorted(sources.NAMED_SOURCES), default="mp_elastic")
     parser.add_argument("--part", type=int, default=0, help="take records part, part + parts, ...")

@@ -257,12 +257,16 @@ class StudySummary(Callback):
                  config.optimized_metric, summary.get("best_value"), summary.get("best_params"))
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     """``python -m moduli.train.sweeps --storage URL --study NAME``: mark the dead trials of a study FAIL
     (what every sweep of the study does when it starts)."""
     import argparse
 
-    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=prog, description=main.__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  moduli sweeps --storage sqlite:///logs/optuna.db --study cgcnn\n"
+        "  moduli sweeps --storage postgresql+psycopg://host/db --study cgcnn --grace-period 600")
     parser.add_argument("--storage", required=True, help="e.g. sqlite:///path/optuna.db")
     parser.add_argument("--study", required=True)
     parser.add_argument("--grace-period", type=int, default=GRACE_PERIOD, help="seconds")

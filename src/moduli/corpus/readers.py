@@ -1,8 +1,9 @@
 """Corpus readers: stream :class:`CorpusEntry` items (id, raw payload, metadata) from a source.
 
-Readers never parse structures: parsing happens later, in DataLoader workers, so a corpus of
-hundreds of thousands of files streams with flat memory and a bad file costs one
-``rejected.csv`` line, not the run. A payload says where the structure is (see
+Readers do not parse CIF, POSCAR or XYZ structures: parsing happens later, in DataLoader workers,
+so a corpus of hundreds of thousands of files streams with flat memory and a bad file costs one
+``rejected.csv`` line, not the run (JSON files and the rarer ASE formats are read whole here, see
+:mod:`moduli.core.structure_files`). A payload says where the structure is (see
 :mod:`moduli.core.structures`, which reads it). Metadata holds what the corpus knows without the
 structure (``band_gap_ev``, ``decomposition_energy_ev_atom``, ``energy_above_hull_ev_atom``,
 ``crystal_system``...).
@@ -10,19 +11,24 @@ structure (``band_gap_ev``, ``decomposition_energy_ev_atom``, ``energy_above_hul
 from __future__ import annotations
 
 import csv
+import glob
 import json
-import math
+import logging
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from moduli.core.atomic import atomic_write
 from moduli.core.errors import MissingInputError, UserInputError
-from moduli.predict.screening import element_list
-from moduli.core.structures import STRUCTURE_SUFFIXES, is_structure_file, table_file_rows
+from moduli.corpus.screening import element_list
+from moduli.core.records import finite_or_none
+from moduli.core.structure_files import file_entries, file_id
+from moduli.core.structures import table_file_rows
+
+log = logging.getLogger(__name__)
 
 # Metadata key of an entry that could not be read at all (its value is the reason); such an
 # entry is rejected at stage ``parse`` before any screening.
@@ -36,31 +42,65 @@ class CorpusEntry:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _finite_or_none(value: Any) -> float | None:
-    """A float for numbers and numeric strings; None for empty, NaN, inf or text."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+def read_files(path: str | Path | Sequence[str | Path]) -> Iterator[CorpusEntry]:
+    """Every structure in the files, folders (searched recursively, in sorted order) and globs
+    of ``path`` (one or a list), in the order given.
 
-
-def read_cif_dir(path: str | Path) -> Iterator[CorpusEntry]:
-    """Every ``.cif`` / ``.CIF`` / POSCAR-like file below ``path`` (recursive, sorted).
-
-    The id is the path relative to ``path`` without its suffix.
+    Every file in a folder is an input: one whose name no reader takes is rejected with the
+    reason (see :mod:`moduli.core.structure_files` for the formats), never skipped. Hidden folders
+    (``.git``...) are not searched, with a warning. Ids: a folder's files are named by their path
+    below the folder, a file given by its path as given, both without the structure suffixes; a
+    file of several structures gives ``<id>#<k>``.
     """
-    root = Path(path)
-    if root.is_file():
-        raise UserInputError(f"corpus=cif_dir needs a folder of structure files, and {root} is a "
-                             "file (a JSON table of structures: corpus=structures_json)")
-    if not root.is_dir():
-        raise MissingInputError(f"corpus folder {root} does not exist")
-    for file in sorted(root.rglob("*")):
-        if file.is_file() and is_structure_file(file.name):
-            rel = file.relative_to(root)
-            stem = rel.with_suffix("") if rel.suffix.lower() in STRUCTURE_SUFFIXES else rel
-            yield CorpusEntry(stem.as_posix(), ("file", str(file)))
+    for file, fid in input_files(path):
+        for entry_id, payload, metadata in file_entries(file, fid):
+            unreadable = {UNREADABLE: payload[1]} if payload[0] == "unreadable" else {}
+            yield CorpusEntry(entry_id, payload, {**metadata, **unreadable})
+
+
+def input_paths(path: str | Path | Sequence[str | Path]) -> list[str]:
+    """``path`` as a list of strings; raises at once for a given path that neither exists nor
+    matches any file as a glob."""
+    given = [str(p) for p in ([path] if isinstance(path, (str, Path)) else path)]
+    if not given:
+        raise UserInputError("no input given: name structure files, folders or globs")
+    for item in given:
+        if not Path(item).exists() and not (glob.has_magic(item) and glob.glob(item, recursive=True)):
+            raise MissingInputError(f"input {item} does not exist"
+                                    + (" (a glob that matches no file)" if glob.has_magic(item) else ""))
+    return given
+
+
+def input_files(path: str | Path | Sequence[str | Path]) -> Iterator[tuple[Path, str]]:
+    """(file, id) for every file of the given files, folders and globs, in order."""
+    for given in input_paths(path):
+        for match in [given] if Path(given).exists() else sorted(glob.glob(given, recursive=True)):
+            item = Path(match)
+            if item.is_dir():
+                yield from ((file, file_id(file.relative_to(item))) for file in _walk(item))
+            else:
+                yield item, file_id(_shown(item))
+
+
+def _shown(path: Path) -> Path:
+    """A path as the user sees it: relative to the current folder when below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()) if path.is_absolute() else path
+    except ValueError:
+        return path
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """The files below ``folder`` in sorted order, depth first; hidden folders are not searched."""
+    entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    for entry in entries:
+        if entry.is_dir():
+            if entry.name.startswith("."):
+                log.warning("not searched: hidden folder %s", entry)
+                continue
+            yield from _walk(entry)
+        elif entry.is_file():
+            yield entry
 
 
 def read_structures_json(path: str | Path, id_column: str = "material_id",
@@ -76,7 +116,7 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
     """
     if Path(path).is_dir():
         raise UserInputError(f"corpus=structures_json needs a JSON or JSON Lines file, and {path} is "
-                             "a folder (a folder of CIF / POSCAR files: corpus=cif_dir)")
+                             "a folder (a folder of structure files: corpus=files)")
     if not Path(path).is_file():
         raise MissingInputError(f"corpus file {path} does not exist")
     checked = False
@@ -102,10 +142,10 @@ def read_structures_json(path: str | Path, id_column: str = "material_id",
             payload = ("dict", raw)
         metadata = {"formula": row.get("formula") or row.get("formula_pretty")}
         if band_gap_column and band_gap_column in row:
-            metadata["band_gap_ev"] = _finite_or_none(row[band_gap_column])
+            metadata["band_gap_ev"] = finite_or_none(row[band_gap_column])
         for column in ("e_above_hull", "energy_above_hull"):
             if column in row:
-                metadata["energy_above_hull_ev_atom"] = _finite_or_none(row[column])
+                metadata["energy_above_hull_ev_atom"] = finite_or_none(row[column])
         yield CorpusEntry(mid, payload, metadata)
 
 
@@ -134,8 +174,8 @@ def read_gnome(summary_csv: str | Path, zip_path: str | Path) -> Iterator[Corpus
             member = next((members[k] for k in (mid, row.get("Composition"), row.get("Reduced Formula"))
                            if k in members), None)
             metadata = {name: row.get(column) for column, name in GNOME_COLUMNS.items()}
-            metadata["band_gap_ev"] = _finite_or_none(row.get("Bandgap"))
-            metadata["decomposition_energy_ev_atom"] = _finite_or_none(
+            metadata["band_gap_ev"] = finite_or_none(row.get("Bandgap"))
+            metadata["decomposition_energy_ev_atom"] = finite_or_none(
                 row.get("Decomposition Energy Per Atom"))
             payload = ("zip", str(zip_path), member) if member else ("missing", f"no CIF for {mid} in {zip_path}")
             yield CorpusEntry(mid, payload, metadata)

@@ -1,7 +1,7 @@
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from moduli.predict.screening import NO_STABLE_ISOTOPE, ScreenRules
+from moduli.corpus.screening import NO_STABLE_ISOTOPE, ScreenRules
 
 
 def test_band_gap_window_is_inclusive_and_needs_a_finite_gap():

@@ -16,8 +16,9 @@ import moduli
 from moduli.physics.elastic import derived_properties
 from moduli.core.schema import PREDICTION_COLUMNS as COLUMNS
 from moduli.core.structures import read_json
-from moduli.predict.run import predict
-from tests.predict.conftest import BAD_IDS
+from moduli.core.errors import NothingPredicted
+from moduli.corpus.run import predict
+from tests.corpus.conftest import BAD_IDS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,7 +40,7 @@ def single_run(tmp_path_factory, small_corpus, pretrained, config):
     out = tmp_path_factory.mktemp("predict")
     cfg = config("predict", f"corpus.path={small_corpus[0]}", f"ckpt.bulk={pretrained[0]}",
                  f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "chunk_size=40",
-                 "num_workers=0", "write_csv=true", "progress=false")
+                 "num_workers=0", "write_csv=true", "progress=false", "wandb.mode=offline")
     summary = predict(cfg)
     return out, summary
 
@@ -106,7 +107,7 @@ def test_ensemble_reports_mean_and_std(tmp_path, small_corpus, pretrained, singl
 
 def test_checkpoint_for_the_wrong_modulus_is_refused(tmp_path, small_corpus, pretrained):
     from moduli.models.ensemble import EnsembleModel
-    from moduli.predict.ensemble import EnsemblePredictor
+    from moduli.corpus.predictor import EnsemblePredictor
 
     shear = moduli.load_model(pretrained[1])
     shear.target = {"name": "log10_g_vrh", "units": "log10(GPa)"}
@@ -183,21 +184,26 @@ def test_a_repeated_id_is_predicted_once_and_the_repeat_rejected(tmp_path, diele
     assert dict(summary["counts"])["after_duplicate"] == 4
 
 
-def test_a_screen_that_needs_band_gaps_warns_on_a_corpus_without_them(tmp_path, dielectric_rows,
+def test_the_paper_screen_on_files_without_band_gaps_predicts_nothing_and_says_why(tmp_path, dielectric_rows,
                                                                        pretrained, caplog, config):
     folder = tmp_path / "cifs"
     folder.mkdir()
     for row in dielectric_rows[:3]:
         Structure.from_dict(row["structure"]).to(filename=str(folder / f"{row['material_id']}.cif"))
-    cfg = config("predict", "corpus=cif_dir", f"corpus.path={folder}", f"ckpt.bulk={pretrained[0]}",
-                          f"ckpt.shear={pretrained[1]}", f"paths.output_dir={tmp_path / 'out'}",
-                          "num_workers=0", "progress=false", "figures=false")
-    with caplog.at_level("WARNING"):
-        summary = predict(cfg)
-    assert summary["predicted"] == 0
+    cfg = config("predict", "corpus=files", f"corpus.path={folder}", f"ckpt.bulk={pretrained[0]}",
+                 f"ckpt.shear={pretrained[1]}", f"paths.output_dir={tmp_path / 'out'}", "screen=paper",
+                 "num_workers=0", "progress=false", "figures=false")
+    with caplog.at_level("WARNING"), pytest.raises(NothingPredicted, match=r"^0 predictions from 3 inputs; "
+                                                  r"rejected by stage: band_gap 3 \(reasons in "):
+        predict(cfg)
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert any("gives no band gap (corpus=cif_dir)" in w and "screen=none" in w for w in warnings)
-    assert any(w.startswith("0 predictions from 3 inputs; rejected by stage: band_gap 3") for w in warnings)
+    assert any("gives no band gap (corpus=files)" in w and "screen=none" in w for w in warnings)
+    assert (tmp_path / "out" / "rejected.csv").read_text().count("no band gap given") == 3
+    # The default screen (auto) leaves inputs without a band gap to the other rules.
+    auto = config("predict", "corpus=files", f"corpus.path={folder}", f"ckpt.bulk={pretrained[0]}",
+                  f"ckpt.shear={pretrained[1]}", f"paths.output_dir={tmp_path / 'auto'}",
+                  "num_workers=0", "progress=false", "figures=false")
+    assert predict(auto)["predicted"] == 3
 
 
 def test_a_cut_off_json_line_is_rejected_as_unreadable_not_screened(tmp_path, dielectric_rows, pretrained, config):
@@ -233,9 +239,10 @@ def test_rejections_say_what_is_wrong_in_words(tmp_path, rocksalt, pretrained, c
     corpus = tmp_path / "bad.json"
     corpus.write_text(json.dumps([{"material_id": k, "structure": v} for k, v in rows.items()]))
     out = tmp_path / "out"
-    predict(config("predict", f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
-                            f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "num_workers=0",
-                            "progress=false", "figures=false"))
+    with pytest.raises(NothingPredicted):
+        predict(config("predict", f"corpus.path={corpus}", "screen=none", f"ckpt.bulk={pretrained[0]}",
+                       f"ckpt.shear={pretrained[1]}", f"paths.output_dir={out}", "num_workers=0",
+                       "progress=false", "figures=false"))
     reasons = {r.id: (r.stage, r.reason) for r in pd.read_csv(out / "rejected.csv").itertuples()}
     assert reasons == {
         "no-structure-text": ("parse", "unreadable structure: text that is neither CIF nor POSCAR"),

@@ -6,10 +6,10 @@ import pytest
 from pymatgen.core import Structure
 
 from moduli.core.structures import UnreadableStructure, read_payload
-from moduli.predict.corpus import read_cif_dir, read_gnome, read_structures_json
+from moduli.corpus.readers import read_files, read_gnome, read_structures_json
 
 
-def test_cif_dir_is_recursive_and_takes_both_suffix_cases(tmp_path, data_dir):
+def test_a_folder_is_read_recursively_and_every_file_is_an_input(tmp_path, data_dir):
     sample = data_dir / "cgcnn_reference" / "sample-regression"
     (tmp_path / "sub" / "deeper").mkdir(parents=True)
     (tmp_path / "a.cif").write_text((sample / "1000041.cif").read_text())
@@ -18,8 +18,10 @@ def test_cif_dir_is_recursive_and_takes_both_suffix_cases(tmp_path, data_dir):
         Structure.from_file(sample / "9000046.cif").to(fmt="poscar"))
     (tmp_path / "notes.txt").write_text("not a structure")
     (tmp_path / "broken.cif").write_text("data_broken\n_cell_length_a 3\n")
-    entries = list(read_cif_dir(tmp_path))
-    assert [e.id for e in entries] == ["a", "broken", "sub/B", "sub/deeper/POSCAR"]
+    entries = list(read_files(tmp_path))
+    assert [e.id for e in entries] == ["a", "broken", "notes.txt", "sub/B", "sub/deeper/POSCAR"]
+    assert entries[2].payload[0] == "unreadable" and "not a structure file (.txt)" in entries[2].payload[1]
+    entries = [e for e in entries if e.id != "notes.txt"]
     assert read_payload(entries[0].payload).composition.reduced_formula == "NaCl"
     assert read_payload(entries[2].payload).composition.reduced_formula == "KCl"
     assert len(read_payload(entries[3].payload)) > 0
@@ -105,7 +107,7 @@ def test_mp_api_pushes_the_screen_and_caches(tmp_path, monkeypatch, dielectric_r
     import sys
     import types
 
-    from moduli.predict import corpus
+    from moduli.corpus import readers
 
     RecordedMPRester.rows, RecordedMPRester.calls = dielectric_rows[:30], []
     monkeypatch.setitem(sys.modules, "mp_api", types.ModuleType("mp_api"))
@@ -113,12 +115,12 @@ def test_mp_api_pushes_the_screen_and_caches(tmp_path, monkeypatch, dielectric_r
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: types.SimpleNamespace(close=lambda: None))
     monkeypatch.setenv("MP_API_KEY", "test-key")
     cache = tmp_path / "mp.json"
-    entries = list(corpus.read_mp_api(cache, (0.1, 3.0), ["U", "Tc"]))
+    entries = list(readers.read_mp_api(cache, (0.1, 3.0), ["U", "Tc"]))
     assert RecordedMPRester.calls == [{"band_gap": (0.1, 3.0), "exclude_elements": ["U", "Tc"]}]
     expected = [r["material_id"] for r in dielectric_rows[:30] if 0.1 <= r["band_gap"] <= 3.0]
     assert [e.id for e in entries] == expected and cache.is_file()
     assert isinstance(read_payload(entries[0].payload), Structure)
-    again = list(corpus.read_mp_api(cache, (0.1, 3.0), ["U", "Tc"]))  # from the cache: no query
+    again = list(readers.read_mp_api(cache, (0.1, 3.0), ["U", "Tc"]))  # from the cache: no query
     assert len(RecordedMPRester.calls) == 1 and [e.id for e in again] == expected
 
 
@@ -127,7 +129,7 @@ def test_mp_api_offline_fails_fast_with_a_clear_message(tmp_path, monkeypatch):
     import sys
     import types
 
-    from moduli.predict import corpus
+    from moduli.corpus import readers
 
     monkeypatch.setitem(sys.modules, "mp_api", types.ModuleType("mp_api"))
     monkeypatch.setitem(sys.modules, "mp_api.client", types.SimpleNamespace(MPRester=RecordedMPRester))
@@ -138,10 +140,10 @@ def test_mp_api_offline_fails_fast_with_a_clear_message(tmp_path, monkeypatch):
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     with pytest.raises(RuntimeError, match="cannot reach the Materials Project API"):
-        list(corpus.read_mp_api(tmp_path / "mp.json"))
+        list(readers.read_mp_api(tmp_path / "mp.json"))
     monkeypatch.delenv("MP_API_KEY")
     with pytest.raises(RuntimeError, match=r"set \$MP_API_KEY"):
-        list(corpus.read_mp_api(tmp_path / "mp.json"))
+        list(readers.read_mp_api(tmp_path / "mp.json"))
 
 
 def test_json_lines_are_streamed_and_bad_lines_become_rejections(tmp_path, dielectric_rows):

@@ -17,8 +17,8 @@ from moduli.core.structures import read_payload, unreadable_reason
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.kinds import ModelKind
 from moduli.models.table import featurize_reason, structure_row
-from moduli.predict.corpus import CorpusEntry
-from moduli.predict.screening import ScreenRules
+from moduli.corpus.readers import CorpusEntry
+from moduli.corpus.screening import ScreenRules
 
 
 class ChunkDataset(Dataset):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from moduli.core.records import FirstOfId
 from moduli.core.schema import Stage
-from moduli.predict.corpus import UNREADABLE, CorpusEntry
-from moduli.predict.screening import ScreenRules
+from moduli.corpus.readers import UNREADABLE, CorpusEntry
+from moduli.corpus.screening import ScreenRules
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ class ScreenedStream:
         return self.rules.check_metadata(entry.metadata)
 
     def _warn_if_no_band_gap(self, entry: CorpusEntry) -> None:
-        if self.rules.needs_band_gap and "band_gap_ev" not in entry.metadata:
-            log.warning("the screen keeps band gaps in [%s, %s] eV, but this corpus gives no band "
-                        "gap (corpus=%s): every input will be screened out; use screen=none to "
-                        "predict them all", self.rules.band_gap_min, self.rules.band_gap_max,
-                        self.corpus_name)
+        if self.rules.needs_band_gap and self.rules.band_gap_required and "band_gap_ev" not in entry.metadata:
+            log.warning("screen=paper keeps band gaps in [%s, %s] eV, but this corpus gives no band "
+                        "gap (corpus=%s): inputs without one are screened out; screen=auto or "
+                        "screen=none predicts them", self.rules.band_gap_min,
+                        self.rules.band_gap_max, self.corpus_name)

@@ -1,7 +1,8 @@
 """The paper's screen, as explicit, ordered rules with a count after each stage.
 
-Stages, in order: ``band_gap`` (finite gap in [min, max] eV, inclusive; a missing gap fails when
-the window is set), ``stability`` (decomposition energy or energy above hull at most a cut, when
+Stages, in order: ``band_gap`` (finite gap in [min, max] eV, inclusive; with
+``band_gap_required`` an input whose corpus gives no gap fails, without it such an input is not
+gap-screened, as for a folder of CIF files), ``stability`` (decomposition energy or energy above hull at most a cut, when
 set), ``radioactive`` (no element from the configured list), ``single_element`` (optional: no
 elemental solids). The first two need only the corpus's metadata and run while streaming; the
 last two need the parsed structure and run where structures are parsed.
@@ -41,6 +42,7 @@ class ScreenRules:
     max_energy_above_hull: float | None = None  # eV/atom, MP's
     radioactive: str | list[str] | None = "no_stable_isotope"  # symbols or a named list
     exclude_single_element: bool = False
+    band_gap_required: bool = True  # False: inputs the corpus gives no gap for pass the window
 
     def __post_init__(self) -> None:
         self.radioactive = element_list(self.radioactive)
@@ -55,8 +57,10 @@ class ScreenRules:
 
     def check_metadata(self, metadata: dict[str, Any]) -> tuple[str, str] | None:
         """(stage, reason) of the first metadata rule an entry fails, or None."""
-        if self.needs_band_gap:
+        if self.needs_band_gap and (self.band_gap_required or "band_gap_ev" in metadata):
             gap = metadata.get("band_gap_ev")
+            if "band_gap_ev" not in metadata:
+                return Stage.BAND_GAP, "no band gap given (the band-gap window needs one)"
             if gap is None or not math.isfinite(gap):
                 return Stage.BAND_GAP, "no finite band gap"
             low = -math.inf if self.band_gap_min is None else self.band_gap_min
@@ -87,6 +91,23 @@ class ScreenRules:
 
     def describe(self) -> dict[str, Any]:
         return {"band_gap_ev": [self.band_gap_min, self.band_gap_max],
+                "band_gap_required": self.band_gap_required,
                 "max_decomposition_energy_ev_atom": self.max_decomposition_energy,
                 "max_energy_above_hull_ev_atom": self.max_energy_above_hull,
                 "radioactive": self.radioactive, "exclude_single_element": self.exclude_single_element}
+
+    def summary(self) -> str:
+        """The rules that run, in words, for the log."""
+        rules = []
+        if self.needs_band_gap:
+            window = f"band gap in [{self.band_gap_min}, {self.band_gap_max}] eV"
+            rules.append(window if self.band_gap_required else f"{window} where the corpus gives one")
+        for name, cut in (("decomposition energy", self.max_decomposition_energy),
+                          ("energy above hull", self.max_energy_above_hull)):
+            if cut is not None:
+                rules.append(f"{name} <= {cut} eV/atom")
+        if self.radioactive:
+            rules.append(f"no radioactive element ({len(self.radioactive)} excluded)")
+        if self.exclude_single_element:
+            rules.append("no single-element solids")
+        return "; ".join(rules) or "none (every input that parses and featurises is predicted)"

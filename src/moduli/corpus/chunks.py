@@ -1,7 +1,7 @@
 """Stage 2 of predict.py: run the networks on one chunk at a time, resumably.
 
 A chunk's inputs are parsed, screened (structure rules) and featurised in DataLoader workers
-(:mod:`moduli.predict.worker`); every rank writes its shard (:mod:`moduli.predict.writer`); after a
+(:mod:`moduli.corpus.worker`); every rank writes its shard (:mod:`moduli.corpus.writer`); after a
 barrier, rank 0 writes the chunk's marker. A chunk whose marker exists is skipped, so a killed
 run rerun with the same command only computes the chunks it had not finished.
 """
@@ -16,10 +16,10 @@ from torch.utils.data import DataLoader
 
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.ensemble import unique_kinds
-from moduli.predict.screening import ScreenRules
-from moduli.predict.stream import Chunk
-from moduli.predict.worker import ChunkDataset, collate
-from moduli.predict.writer import ShardWriter, is_done, write_marker
+from moduli.corpus.screening import ScreenRules
+from moduli.corpus.stream import Chunk
+from moduli.corpus.worker import ChunkDataset, collate
+from moduli.corpus.writer import ShardWriter, is_done, write_marker
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Stage 3 of predict.py (rank 0): one table, one rejection list, a summary and figures.
 
 Merges the finished chunks' shards into ``predictions.parquet`` (the schema's columns, in input
-order), joins the inputs screened out while streaming with those rejected in the workers into
+order; also as ``table``, CSV or Parquet by extension, with ``<stem>.rejected.csv`` beside it, when
+set), joins the inputs screened out while streaming with those rejected in the workers into
 ``rejected.csv``, checks that every input is either predicted or rejected, and writes
 ``screening.json`` (rules, models, the count left after each stage) and ``figures/``.
 """
@@ -19,10 +20,11 @@ import pandas as pd
 from moduli.analysis.report import Report, add_structure_table, log_to_wandb
 from moduli.core.atomic import atomic_write
 from moduli.core.records import Rejection, write_rejections
-from moduli.core.schema import OPTIONAL_COLUMNS, PREDICT_STAGES, PREDICTION_COLUMNS
-from moduli.predict.screening import ScreenRules
-from moduli.predict.stream import ScreenedStream
-from moduli.predict.writer import merge
+from moduli.core.errors import NothingPredicted
+from moduli.core.schema import PREDICT_STAGES, PREDICTION_COLUMNS, table_columns
+from moduli.corpus.screening import ScreenRules
+from moduli.corpus.stream import ScreenedStream
+from moduli.corpus.writer import merge
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +59,19 @@ def finalise(cfg, out: Path, shard_dir: Path, n_chunks: int, stream: ScreenedStr
     counts = Counter(stream.counts)
     for stage, n in worker_rejected["stage"].value_counts().items():
         counts[stage] += int(n)
-    table = (rows[[c for c in PREDICTION_COLUMNS + OPTIONAL_COLUMNS if c in rows.columns]] if len(rows)
+    table = (rows[[c for c in table_columns(rows.columns) if c in rows.columns]] if len(rows)
              else pd.DataFrame(columns=PREDICTION_COLUMNS))
     atomic_write(out / "predictions.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     if cfg.write_csv:
         atomic_write(out / "predictions.csv", lambda tmp: table.to_csv(tmp, index=False))
+    if cfg.get("table"):
+        write_table(table, cfg.table)
     rejected = pd.concat([pd.read_csv(stream.screened_out, dtype={"id": str}), worker_rejected],
                          ignore_index=True).sort_values("seq")
-    write_rejections([Rejection(r.id, r.reason, r.stage) for r in rejected.itertuples()],
-                     out / "rejected.csv")
+    rejections = [Rejection(r.id, r.reason, r.stage) for r in rejected.itertuples()]
+    write_rejections(rejections, out / "rejected.csv")
+    if cfg.get("table"):
+        write_rejections(rejections, rejected_path(cfg.table))
     stream.screened_out.unlink()
     stages = stage_counts(stream.n_input, counts)
     summary = {"models": models, "rules": rules.describe(), "counts": stages,
@@ -78,19 +84,48 @@ def finalise(cfg, out: Path, shard_dir: Path, n_chunks: int, stream: ScreenedStr
                            "written: shards are inconsistent")
     atomic_write(out / "screening.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2)))
     log.info("screening: %s", " -> ".join(f"{name} {n}" for name, n in stages))
-    log.info("radioactive list: %s", ", ".join(rules.radioactive or []) or "(none)")
     log.info("%d predictions in %s (%.1f s, %.0f inputs/s)", len(table), out / "predictions.parquet",
              seconds, stream.n_input / max(seconds, 1e-9))
     if summary["outside_domain"] or summary["domain_unknown"]:
         log.warning("%d of %d predictions outside the models' training domain, %d with no domain "
                     "recorded (kept; reasons in the domain_note column)", summary["outside_domain"],
                     len(table), summary["domain_unknown"])
-    if stream.n_input and not len(table):
-        log.warning("0 predictions from %d inputs; rejected by stage: %s (reasons in %s)", stream.n_input,
-                    ", ".join(f"{k} {v}" for k, v in counts.items()), out / "rejected.csv")
     if cfg.figures and len(table):
         figures(cfg, out, table, summary)
+    if stream.n_input and not len(table):
+        raise NothingPredicted(
+            f"0 predictions from {stream.n_input} inputs; rejected by stage: "
+            f"{', '.join(f'{k} {v}' for k, v in counts.items() if v)} (reasons in "
+            f"{rejected_path(cfg.table) if cfg.get('table') else out / 'rejected.csv'})")
     return summary
+
+
+TABLE_WRITERS = {".csv": "to_csv", ".parquet": "to_parquet"}
+
+
+def check_table_path(path: str | Path) -> Path:
+    """``path`` if its extension names a table format moduli writes (.csv, .parquet)."""
+    from moduli.core.errors import UserInputError
+
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_WRITERS:
+        raise UserInputError(f"output {path}: the extension chooses the format, .csv or .parquet")
+    if path.is_dir():
+        raise UserInputError(f"output {path} is a folder: give a file name ending in .csv or .parquet")
+    return path
+
+
+def rejected_path(table: str | Path) -> Path:
+    """Where the rejections of a table go: ``results.csv`` -> ``results.rejected.csv``."""
+    table = Path(table)
+    return table.with_name(f"{table.stem}.rejected.csv")
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """The prediction table as CSV or Parquet (by extension), written atomically."""
+    path = check_table_path(path)
+    writer = TABLE_WRITERS[path.suffix.lower()]
+    return atomic_write(path, lambda tmp: getattr(table, writer)(tmp, index=False))
 
 
 def figures(cfg, out: Path, table: pd.DataFrame, summary: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""Hydra configs, one group per folder, shipped in the wheel: ``pkg://moduli.conf``."""

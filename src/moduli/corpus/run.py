@@ -1,0 +1,175 @@
+"""``predict(cfg)``: stream a corpus, screen it, predict B and G in chunks, write one table.
+
+Three named stages, one module each: :mod:`~moduli.corpus.stream` (stream and screen, cut into
+chunks) -> :mod:`~moduli.corpus.chunks` (run each chunk: markers, resume, barrier) ->
+:mod:`~moduli.corpus.finalise` (schema, merge, rejections, summary, figures). Stage names for
+rejections are :class:`moduli.core.schema.Stage`.
+
+Writes into the run dir: ``predictions.parquet`` (and ``predictions.csv`` with
+``write_csv=true``), ``rejected.csv`` (id, stage, reason), ``screening.json`` (rules and the
+count left after each stage), ``figures/`` (corpus statistics, moduli maps and derived-property
+distributions as PNG + SVG with ``summary.md``; also logged to W&B as images) and ``shards/``
+(per-chunk, per-rank pieces that make the run resumable). Runs on one CPU or, through Lightning DDP, on many devices.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from moduli.core.config import trusted
+from moduli.core.assets import sha256_of
+from moduli.core.errors import MissingInputError, UserInputError
+from moduli.core.schema import MODULI
+from moduli.models.registry import available_models, model_card
+from moduli.models.table import DEFAULT_MODELS, resolve_models
+from moduli.corpus.chunks import ChunkRunner
+from moduli.corpus.predictor import EnsemblePredictor
+from moduli.corpus.finalise import check_table_path, finalise, remove_leftovers
+from moduli.corpus.progress import StructureProgress
+from moduli.corpus.readers import CorpusEntry
+from moduli.corpus.screening import ScreenRules
+from moduli.corpus.stream import ScreenedStream
+from moduli.corpus.writer import ShardWriter
+
+log = logging.getLogger(__name__)
+
+
+def _given(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in (value if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value])]
+
+
+def _provenance(given: str) -> dict[str, Any]:
+    """What a ckpt entry named: a bundled ensemble with its members' sha256, or a file's sha256."""
+    if given in available_models():
+        return {"name": given, "members": [{"file": m["file"], "sha256": m["sha256"]}
+                                           for m in model_card(given)["members"]]}
+    return {"path": given, "sha256": sha256_of(given)}
+
+
+def model_names(cfg: DictConfig) -> dict[str, list[str]]:
+    """The bulk and shear entries ``cfg.ckpt`` names (unset: the bundled defaults), each checked
+    to be a bundled model or a file, so a typo stops the run before any model loads."""
+    given = {prop: _given(cfg.ckpt.get(prop)) or [DEFAULT_MODELS[prop]] for prop in MODULI}
+    bundled = available_models()
+    for prop, entries in given.items():
+        for entry in entries:
+            if entry not in bundled and not Path(entry).is_file():
+                raise MissingInputError(f"{prop} model {entry!r} is neither a checkpoint file nor a "
+                                        f"bundled model; bundled models: {', '.join(bundled)}")
+    return given
+
+
+def load_ensemble(cfg: DictConfig) -> tuple[EnsemblePredictor, dict[str, list[dict[str, Any]]]]:
+    """The bulk and shear ensembles of ``cfg.ckpt`` (see :func:`moduli.models.table.resolve_models`;
+    unset: the bundled ensembles) and where each came from."""
+    given = model_names(cfg)
+    ensembles = resolve_models(given["bulk"], given["shear"], cfg.paths.data_dir)
+    provenance = {prop: [_provenance(g) for g in entries] for prop, entries in given.items()}
+    for prop, entries in provenance.items():
+        log.info("%s modulus: %s", prop, "; ".join(
+            f"{p['name']} ({', '.join(m['sha256'][:12] for m in p['members'])})" if "name" in p
+            else f"{p['path']} ({p['sha256'][:12]})" for p in entries))
+    return EnsemblePredictor(ensembles), provenance
+
+
+def open_corpus(cfg: DictConfig) -> Iterator[CorpusEntry]:
+    """The corpus's entries, its first one read already: a missing setting, file or column is a
+    :class:`UserInputError` here, before any model loads."""
+    missing = sorted(k.removeprefix("corpus.") for k in OmegaConf.missing_keys(cfg.corpus))
+    if missing:
+        name = cfg.corpus._target_.rsplit(".", 1)[-1].removeprefix("read_")
+        raise UserInputError(f"corpus={name} needs {' '.join(f'corpus.{k}=...' for k in missing)}")
+    with trusted():
+        entries = iter(instantiate(cfg.corpus)())
+    first = next(entries, None)
+    return entries if first is None else itertools.chain([first], entries)
+
+
+def screen_rules(cfg: DictConfig) -> ScreenRules:
+    try:
+        return ScreenRules(**OmegaConf.to_container(cfg.screen, resolve=True))
+    except (TypeError, ValueError) as err:
+        raise UserInputError(f"screen settings: {err}") from err
+
+
+# What a run dir holds before its first chunk: Hydra's config copy and the log.
+RUN_START_FILES = {".hydra", "predict.log"}
+
+
+def discard_refused_run(out: Path, up_to: Path | None = None) -> None:
+    """Remove a run dir that holds nothing but what the start of a refused run wrote, and the
+    folders above it up to ``up_to`` that this leaves empty, so a mistake in what was asked
+    leaves nothing behind; a dir with any work in it is kept."""
+    if not (out.is_dir() and {p.name for p in out.iterdir()} <= RUN_START_FILES):
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    if up_to is None or up_to.resolve() not in out.resolve().parents:
+        return
+    for parent in out.resolve().parents:
+        if parent == up_to.resolve().parent or any(parent.iterdir()):
+            break
+        parent.rmdir()
+
+
+def quiet_lightning() -> None:
+    """No Lightning banners ("GPU available", "💡 Tip") on the console: a prediction run logs
+    what it does itself."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
+                 "lightning.pytorch.accelerators.cuda", "lightning.fabric.utilities.distributed"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def predict(cfg: DictConfig) -> dict[str, Any]:
+    """Run the three stages; returns the screening summary (also in ``screening.json``).
+
+    Everything that can be checked from the settings (the corpus, the screen, the model names,
+    the output table's extension) is checked before the run dir is written or a model loads.
+    """
+    rules = screen_rules(cfg)
+    if cfg.get("table"):
+        check_table_path(cfg.table)
+    model_names(cfg)
+    entries = open_corpus(cfg)
+    out = Path(cfg.paths.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    quiet_lightning()
+    log.info("screen: %s", rules.summary())
+    # The main process runs the networks while DataLoader workers parse and featurise: on CPU,
+    # leave the workers their cores (oversubscribed cores cost a third of the throughput here).
+    torch.set_num_threads(cfg.torch_threads or max(1, (os.cpu_count() or 1) - cfg.num_workers))
+    module, models = load_ensemble(cfg)
+    writer = ShardWriter(out / "shards")
+    progress = StructureProgress(cfg.progress)
+    with trusted():
+        trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[writer, progress],
+                                          enable_checkpointing=False, enable_model_summary=False)
+    # Every process (one per DDP rank) streams and screens the whole corpus; each keeps its own
+    # list of screened-out inputs, and only rank 0's is used. Ranks are known for sure only after
+    # the first predict call has launched them, hence a per-process file name.
+    stream = ScreenedStream(entries, rules, out / f".screened_out.{os.getpid()}.csv", cfg.chunk_size,
+                            cfg.corpus._target_.rsplit(".", 1)[-1].removeprefix("read_"))
+    runner = ChunkRunner(trainer, module, writer, module.ensembles["bulk"].featurizer, rules,
+                         cfg.symprec, cfg.batch_size, cfg.num_workers)
+    started = time.perf_counter()
+    for chunk in stream.chunks():
+        runner.run(chunk)
+    progress.close()
+    if trainer.global_rank != 0:
+        stream.screened_out.unlink(missing_ok=True)
+        return {}
+    remove_leftovers(out)
+    return finalise(cfg, out, writer.shard_dir, runner.n_chunks, stream, rules,
+                    time.perf_counter() - started, models)
