@@ -77,6 +77,31 @@ def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(tmp_path, uninter
     assert "epoch 10/10: train/loss" in log and "val/mae" in log
 
 
+def test_sigterm_stops_training_with_last_ckpt_kept_and_the_rerun_ends_as_uninterrupted(tmp_path, uninterrupted):
+    out = tmp_path / "stopped"
+    process = subprocess.Popen(command(out, "logger=csv"), cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    while last_epoch(out / "checkpoints" / "last.ckpt") < 1 and process.poll() is None:
+        assert time.time() < deadline, "no checkpoint of epoch 2 within 300 s"
+        time.sleep(0.05)
+    sent = time.time()
+    process.send_signal(signal.SIGTERM)  # the main process only, as a scheduler's first signal
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 143, output[-3000:]
+    assert time.time() - sent < 60
+    assert "train.py: stopped by SIGTERM during training: " in output and "last.ckpt" in output
+    assert "rerun the same command to resume" in output
+    assert not (out / "metrics.json").exists()
+    result = run(out, "logger=csv")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "resuming from" in result.stdout
+    resumed = json.loads((out / "metrics.json").read_text())
+    expected = json.loads((uninterrupted / "metrics.json").read_text())
+    for key in METRICS:
+        assert resumed[key] == pytest.approx(expected[key], rel=1e-6, abs=1e-9), key
+
+
 @pytest.mark.slow  # multi-process; `make test-all`
 def test_a_resumed_run_continues_its_wandb_run(tmp_path):
     """(Killed runs are tested with the CSV logger: W&B's service of a process killed a moment

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -144,6 +143,7 @@ def _predict_config(args: argparse.Namespace, output: Path, run_dir: Path) -> Di
         OmegaConf.update(cfg, "table", str(output))
         OmegaConf.update(cfg, "paths.output_dir", str(run_dir))
         OmegaConf.update(cfg, "figures", bool(args.figures))
+        OmegaConf.update(cfg, "resume", not args.overwrite)
         OmegaConf.update(cfg, "progress", sys.stderr.isatty() and not args.quiet)
         for key in ("batch_size", "num_workers"):
             if getattr(args, key) is not None:
@@ -206,8 +206,6 @@ def predict_command(argv: list[str]) -> int:
         return cfg
 
     cfg = exit_on_user_error(f"{PROG} predict", checked)
-    if args.overwrite and run_dir.exists():
-        shutil.rmtree(run_dir)
     _log_to(logging.WARNING if args.quiet else logging.INFO, run_dir / "predict.log")
     log.info("inputs: %s; output: %s (work in %s)", " ".join(args.inputs), output, run_dir)
     summary = exit_on_user_error(f"{PROG} predict", lambda: predict(cfg),

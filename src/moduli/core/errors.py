@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+from moduli.core.signals import RunStopped
+
 T = TypeVar("T")
 
 
@@ -32,7 +34,7 @@ def exit_on_user_error(program: str, run: Callable[[], T],
                        on_refusal: Callable[[], object] | None = None) -> T:
     """``run()``; on a :class:`UserInputError` one line on stderr and exit status 2 (after
     ``on_refusal()``, which removes what the refused run made), on :class:`NothingPredicted`
-    one line and exit status 1."""
+    one line and exit status 1, on :class:`RunStopped` (SIGTERM, SIGINT) its line and 143 / 130."""
     try:
         return run()
     except UserInputError as err:
@@ -45,3 +47,6 @@ def exit_on_user_error(program: str, run: Callable[[], T],
     except NothingPredicted as err:
         print(f"{program}: {' '.join(str(err).split())}", file=sys.stderr)
         sys.exit(1)
+    except RunStopped as err:
+        print(f"{program}: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)

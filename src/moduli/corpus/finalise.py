@@ -52,37 +52,52 @@ def stage_counts(n_input: int, counts: Counter) -> list[list]:
     return stages
 
 
+def check_complete(n_input: int, rows: pd.DataFrame, rejected: pd.DataFrame) -> None:
+    """Every input is exactly one row or one rejection, and no id is a row twice: checked before
+    any final file is replaced, so a run that fails here leaves the last good files as they were."""
+    seqs = pd.Series([int(s) for frame in (rows, rejected) if len(frame) for s in frame["seq"]], dtype=int)
+    problems = []
+    if len(seqs) != n_input or set(seqs) != set(range(n_input)):
+        missing = sorted(set(range(n_input)) - set(seqs))[:5]
+        twice = sorted(seqs[seqs.duplicated()].unique())[:5]
+        problems.append(f"{n_input} inputs but {len(rows)} rows + {len(rejected)} rejections "
+                        f"(inputs missing: {missing or 'none'}, in two places: {twice or 'none'})")
+    if len(rows) and rows["id"].duplicated().any():
+        problems.append(f"ids predicted twice: {sorted(rows.loc[rows['id'].duplicated(), 'id'])[:5]}")
+    if problems:
+        raise RuntimeError("the run's shards are inconsistent, no output was written: "
+                           + "; ".join(problems) + "; rerun with resume=false (--overwrite)")
+
+
 def finalise(cfg, out: Path, shard_dir: Path, n_chunks: int, stream: ScreenedStream,
              rules: ScreenRules, seconds: float, models: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Write the run's table, rejections, summary and figures; returns the summary."""
+    """Write the run's table, rejections, summary and figures; returns the summary. The table is
+    checked to hold each input once first; each file is written to a temporary name and renamed."""
     rows, worker_rejected = merge(shard_dir, n_chunks)
+    rejected = pd.concat([pd.read_csv(stream.screened_out, dtype={"id": str}), worker_rejected],
+                         ignore_index=True).sort_values("seq")
+    check_complete(stream.n_input, rows, rejected)
     counts = Counter(stream.counts)
     for stage, n in worker_rejected["stage"].value_counts().items():
         counts[stage] += int(n)
     table = (rows[[c for c in table_columns(rows.columns) if c in rows.columns]] if len(rows)
              else pd.DataFrame(columns=PREDICTION_COLUMNS))
-    atomic_write(out / "predictions.parquet", lambda tmp: table.to_parquet(tmp, index=False))
-    if cfg.write_csv:
-        atomic_write(out / "predictions.csv", lambda tmp: table.to_csv(tmp, index=False))
-    if cfg.get("table"):
-        write_table(table, cfg.table)
-    rejected = pd.concat([pd.read_csv(stream.screened_out, dtype={"id": str}), worker_rejected],
-                         ignore_index=True).sort_values("seq")
-    rejections = [Rejection(r.id, r.reason, r.stage) for r in rejected.itertuples()]
-    write_rejections(rejections, out / "rejected.csv")
-    if cfg.get("table"):
-        write_rejections(rejections, rejected_path(cfg.table))
-    stream.screened_out.unlink()
     stages = stage_counts(stream.n_input, counts)
     summary = {"models": models, "rules": rules.describe(), "counts": stages,
                "rejected_by_stage": dict(counts), "predicted": len(table),
                "outside_domain": int((table["in_domain"] == False).sum()) if len(table) else 0,  # noqa: E712
                "domain_unknown": int(table["in_domain"].isna().sum()) if len(table) else 0,
                "chunks": n_chunks, "seconds": round(seconds, 2)}
-    if stages[-1][1] != len(table):
-        raise RuntimeError(f"{stages[-1][1]} inputs passed every stage but {len(table)} rows were "
-                           "written: shards are inconsistent")
+    rejections = [Rejection(r.id, r.reason, r.stage) for r in rejected.itertuples()]
+    atomic_write(out / "predictions.parquet", lambda tmp: table.to_parquet(tmp, index=False))
+    if cfg.write_csv:
+        atomic_write(out / "predictions.csv", lambda tmp: table.to_csv(tmp, index=False))
+    write_rejections(rejections, out / "rejected.csv")
     atomic_write(out / "screening.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2)))
+    if cfg.get("table"):
+        write_table(table, cfg.table)
+        write_rejections(rejections, rejected_path(cfg.table))
+    stream.screened_out.unlink()
     log.info("screening: %s", " -> ".join(f"{name} {n}" for name, n in stages))
     log.info("%d predictions in %s (%.1f s, %.0f inputs/s)", len(table), out / "predictions.parquet",
              seconds, stream.n_input / max(seconds, 1e-9))

@@ -13,6 +13,7 @@ distributions as PNG + SVG with ``summary.md``; also logged to W&B as images) an
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -30,12 +31,17 @@ from omegaconf import DictConfig, OmegaConf
 from moduli.core.config import trusted
 from moduli.core.assets import sha256_of
 from moduli.core.errors import MissingInputError, UserInputError
+from moduli.core.lock import run_lock
+from moduli.core.signals import RunStopped, StopRequest, stop_on_signals
 from moduli.core.schema import MODULI
+from moduli.models.callbacks import StopCheck
 from moduli.models.registry import available_models, model_card
 from moduli.models.table import DEFAULT_MODELS, resolve_models
 from moduli.corpus.chunks import ChunkRunner
 from moduli.corpus.predictor import EnsemblePredictor
 from moduli.corpus.finalise import check_table_path, finalise, remove_leftovers
+from moduli.corpus.fingerprint import (FINGERPRINT, compare_fingerprint, discard_run, record_fingerprint,
+                                       run_fingerprint)
 from moduli.corpus.progress import StructureProgress
 from moduli.corpus.readers import CorpusEntry
 from moduli.corpus.screening import ScreenRules
@@ -72,17 +78,21 @@ def model_names(cfg: DictConfig) -> dict[str, list[str]]:
     return given
 
 
-def load_ensemble(cfg: DictConfig) -> tuple[EnsemblePredictor, dict[str, list[dict[str, Any]]]]:
+def provenance_of(given: dict[str, list[str]]) -> dict[str, list[dict[str, Any]]]:
+    """Where each model of :func:`model_names` comes from, with sha256s (no model is loaded)."""
+    return {prop: [_provenance(g) for g in entries] for prop, entries in given.items()}
+
+
+def load_ensemble(cfg: DictConfig) -> EnsemblePredictor:
     """The bulk and shear ensembles of ``cfg.ckpt`` (see :func:`moduli.models.table.resolve_models`;
-    unset: the bundled ensembles) and where each came from."""
+    unset: the bundled ensembles), each logged with where it came from."""
     given = model_names(cfg)
     ensembles = resolve_models(given["bulk"], given["shear"], cfg.paths.data_dir)
-    provenance = {prop: [_provenance(g) for g in entries] for prop, entries in given.items()}
-    for prop, entries in provenance.items():
+    for prop, entries in provenance_of(given).items():
         log.info("%s modulus: %s", prop, "; ".join(
             f"{p['name']} ({', '.join(m['sha256'][:12] for m in p['members'])})" if "name" in p
             else f"{p['path']} ({p['sha256'][:12]})" for p in entries))
-    return EnsemblePredictor(ensembles), provenance
+    return EnsemblePredictor(ensembles)
 
 
 def open_corpus(cfg: DictConfig) -> Iterator[CorpusEntry]:
@@ -105,8 +115,8 @@ def screen_rules(cfg: DictConfig) -> ScreenRules:
         raise UserInputError(f"screen settings: {err}") from err
 
 
-# What a run dir holds before its first chunk: Hydra's config copy and the log.
-RUN_START_FILES = {".hydra", "predict.log"}
+# What a run dir holds before its first chunk: Hydra's config copy, the log, the fingerprint.
+RUN_START_FILES = {".hydra", "predict.log", FINGERPRINT}
 
 
 def discard_refused_run(out: Path, up_to: Path | None = None) -> None:
@@ -132,29 +142,52 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def is_main_process() -> bool:
+    """False in the processes Lightning's DDP launcher starts for ranks 1, 2, ..."""
+    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
+
+
 def predict(cfg: DictConfig) -> dict[str, Any]:
     """Run the three stages; returns the screening summary (also in ``screening.json``).
 
     Everything that can be checked from the settings (the corpus, the screen, the model names,
-    the output table's extension) is checked before the run dir is written or a model loads.
+    the output table's extension, the run dir's fingerprint and lock) is checked before the run
+    dir is written or a model loads. SIGTERM / SIGINT stop the run with every finished chunk kept
+    (:class:`~moduli.core.signals.RunStopped`).
     """
     rules = screen_rules(cfg)
     if cfg.get("table"):
         check_table_path(cfg.table)
-    model_names(cfg)
+    models = provenance_of(model_names(cfg))
     entries = open_corpus(cfg)
     out = Path(cfg.paths.output_dir)
+    fingerprint = run_fingerprint(cfg, models, rules.describe())
+    main = is_main_process()
+    if main and not cfg.get("resume", True):
+        discard_run(out)
+    resumes = compare_fingerprint(out, fingerprint)
     out.mkdir(parents=True, exist_ok=True)
+    with run_lock(out) if main else contextlib.nullcontext(), stop_on_signals() as stop:
+        if main and not resumes:
+            record_fingerprint(out, fingerprint)
+        return _run(cfg, out, entries, rules, models, stop, resumes)
+
+
+def _run(cfg: DictConfig, out: Path, entries: Iterator[CorpusEntry], rules: ScreenRules,
+         models: dict[str, list[dict[str, Any]]], stop: StopRequest, resumes: bool) -> dict[str, Any]:
     quiet_lightning()
     log.info("screen: %s", rules.summary())
+    if resumes:
+        log.info("resuming the run in %s (same corpus, models and settings)", out)
     # The main process runs the networks while DataLoader workers parse and featurise: on CPU,
     # leave the workers their cores (oversubscribed cores cost a third of the throughput here).
     torch.set_num_threads(cfg.torch_threads or max(1, (os.cpu_count() or 1) - cfg.num_workers))
-    module, models = load_ensemble(cfg)
+    module = load_ensemble(cfg)
     writer = ShardWriter(out / "shards")
     progress = StructureProgress(cfg.progress)
     with trusted():
-        trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[writer, progress],
+        trainer: pl.Trainer = instantiate(cfg.trainer, logger=False,
+                                          callbacks=[writer, progress, StopCheck(stop)],
                                           enable_checkpointing=False, enable_model_summary=False)
     # Every process (one per DDP rank) streams and screens the whole corpus; each keeps its own
     # list of screened-out inputs, and only rank 0's is used. Ranks are known for sure only after
@@ -164,12 +197,29 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     runner = ChunkRunner(trainer, module, writer, module.ensembles["bulk"].featurizer, rules,
                          cfg.symprec, cfg.batch_size, cfg.num_workers)
     started = time.perf_counter()
-    for chunk in stream.chunks():
-        runner.run(chunk)
-    progress.close()
+    try:
+        for chunk in stream.chunks():
+            runner.run(chunk)
+            stop.check()
+    except RunStopped as err:
+        stream.screened_out.unlink(missing_ok=True)
+        raise _said(err, runner) from None
+    except Exception as err:
+        stream.screened_out.unlink(missing_ok=True)
+        if stop.signum is None:
+            raise
+        raise _said(RunStopped(stop.signum), runner) from err  # a failure the same signal caused
+    finally:
+        progress.close()
     if trainer.global_rank != 0:
         stream.screened_out.unlink(missing_ok=True)
         return {}
     remove_leftovers(out)
     return finalise(cfg, out, writer.shard_dir, runner.n_chunks, stream, rules,
                     time.perf_counter() - started, models)
+
+
+def _said(err: RunStopped, runner: ChunkRunner) -> RunStopped:
+    """A stop, told with what was kept."""
+    return err.said(f"after {runner.n_done} finished chunk{'s' if runner.n_done != 1 else ''} (every "
+                    "finished chunk is kept); rerun the same command to resume")

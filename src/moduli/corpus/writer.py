@@ -60,14 +60,14 @@ class ShardWriter(BasePredictionWriter):
                      lambda tmp: rejected.to_parquet(tmp, index=False))
 
 
-def write_marker(shard_dir: Path, chunk: int, world_size: int, n_entries: int) -> None:
+def write_marker(shard_dir: Path, chunk: int, world_size: int, n_entries: int, digest: str) -> None:
     shards = [shard_path(shard_dir, chunk, r, kind).name for r in range(world_size)
               for kind in ("rows", "rejected")]
     missing = [s for s in shards if not (shard_dir / s).is_file()]
     if missing:
         raise RuntimeError(f"chunk {chunk}: shards missing after predict: {missing}")
     content = json.dumps({"chunk": chunk, "world_size": world_size, "entries": n_entries,
-                          "shards": shards})
+                          "digest": digest, "shards": shards})
     atomic_write(marker_path(shard_dir, chunk), lambda tmp: Path(tmp).write_text(content))
 
 
@@ -75,11 +75,15 @@ def is_done(shard_dir: Path, chunk: int) -> bool:
     return marker_path(shard_dir, chunk).is_file()
 
 
+def read_marker(shard_dir: Path, chunk: int) -> dict[str, Any]:
+    return json.loads(marker_path(shard_dir, chunk).read_text())
+
+
 def merge(shard_dir: Path, n_chunks: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All finished chunks' rows and rejections, one per input, in input order."""
     rows, rejected = [], []
     for chunk in range(n_chunks):
-        marker = json.loads(marker_path(shard_dir, chunk).read_text())
+        marker = read_marker(shard_dir, chunk)
         for name in marker["shards"]:
             frame = pd.read_parquet(shard_dir / name)
             (rows if name.endswith(".rows.parquet") else rejected).append(frame)

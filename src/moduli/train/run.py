@@ -23,8 +23,10 @@ from moduli.core.atomic import atomic_write
 from moduli.core.config import ESTIMATOR_TARGETS, trusted
 from moduli.core.errors import UserInputError
 from moduli.core.records import write_rejections
+from moduli.core.signals import RunStopped, stop_on_signals
 from moduli.core.schema import SPLITS, TARGETS
 from moduli.data.datamodule import CrystalGraphDataModule
+from moduli.models.callbacks import StopCheck
 from moduli.train.fitters import RunContext
 from moduli.train.outputs import report_splits
 
@@ -71,7 +73,15 @@ def train(cfg: DictConfig) -> float:
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
-        fitted = model.fit(datamodule, RunContext(out, cfg.trainer, loggers, callbacks))
+        with stop_on_signals() as stop:
+            try:
+                fitted = model.fit(datamodule, RunContext(out, cfg.trainer, loggers,
+                                                          [*callbacks, StopCheck(stop)]))
+            except RunStopped as stop:
+                last = out / "checkpoints" / "last.ckpt"
+                kept = (f"{last} (the end of the last finished epoch) is kept" if last.is_file()
+                        else "no epoch had finished, so nothing is kept")
+                raise stop.said(f"during training: {kept}; rerun the same command to resume") from None
         metrics = report_splits(out, fitted.results, TARGETS[cfg.data.target].describe(), write=writer)
         metrics["n/rejected"] = len(datamodule.rejections)
         if not writer:
