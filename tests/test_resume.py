@@ -117,6 +117,31 @@ def test_a_resumed_run_continues_its_wandb_run(tmp_path):
     assert len(runs) == 2 and len({p.name.rsplit("-", 1)[-1] for p in runs}) == 1
 
 
+def test_a_truncated_last_checkpoint_falls_back_to_the_newest_full_one(tmp_path):
+    out = tmp_path / "truncated"
+    args = ("logger=none", "data.limit=120", "trainer.max_epochs=3")
+    assert run(out, *args).returncode == 0
+    expected = json.loads((out / "metrics.json").read_text())
+    (out / "metrics.json").unlink()
+    last = out / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # cut off mid-write
+    result = run(out, *args)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"{last} is unreadable (unreadable checkpoint" in result.stdout
+    assert "resuming from " in result.stdout and "best-" in result.stdout
+    resumed = json.loads((out / "metrics.json").read_text())
+    for key in METRICS:
+        assert resumed[key] == pytest.approx(expected[key], rel=1e-6, abs=1e-9), key
+    # With no full checkpoint left to fall back to: one line, exit 2.
+    (out / "metrics.json").unlink()
+    for path in (out / "checkpoints").glob("best-*.ckpt"):
+        path.unlink()
+    last.write_bytes(b"PK\x03\x04 cut")
+    result = run(out, *args)
+    assert result.returncode == 2, result.stdout[-3000:]
+    assert "cannot resume: unreadable checkpoint" in result.stdout and "to start afresh" in result.stdout
+
+
 def test_a_finished_run_is_reported_not_retrained(uninterrupted):
     before = (uninterrupted / "metrics.json").read_text()
     result = run(uninterrupted, "logger=none")

@@ -147,3 +147,33 @@ def test_sigterm_stops_predict_py_with_its_chunks_kept_and_the_rerun_resumes(tmp
     assert all(f"chunk {int(name[6:11])}: already done" in rerun.stderr + rerun.stdout for name in done)
     table = pd.read_parquet(out / "predictions.parquet")
     assert table["id"].is_unique and sorted(table["id"]) == sorted(small_corpus[1])
+
+
+def test_a_full_disk_is_one_line_and_the_rerun_finishes(tmp_path, corpus, pretrained, config, capsys,
+                                                        monkeypatch):
+    import errno
+
+    from moduli.core.errors import exit_on_user_error
+
+    path, rows = corpus
+    out = tmp_path / "out"
+    written = []
+    to_parquet = pd.DataFrame.to_parquet
+
+    def fills_up(frame, target, *args, **kwargs):
+        if len(written) >= 3:  # the first chunk's shards and a bit more go to disk
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        written.append(target)
+        return to_parquet(frame, target, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", fills_up)
+    with pytest.raises(SystemExit) as stopped:
+        exit_on_user_error("predict.py", lambda: predict(settings(config, path, pretrained, out)))
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("predict.py: error: no space left on the device writing ")
+    assert not (out / "predictions.parquet").exists() and not list(out.glob("shards/*.tmp"))
+    monkeypatch.undo()
+    predict(settings(config, path, pretrained, out))
+    table = pd.read_parquet(out / "predictions.parquet")
+    assert sorted(table["id"]) == sorted(r["material_id"] for r in rows)

@@ -7,6 +7,7 @@ mistake can be seen from the settings. Everything else is a bug and keeps its tr
 """
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -34,7 +35,8 @@ def exit_on_user_error(program: str, run: Callable[[], T],
                        on_refusal: Callable[[], object] | None = None) -> T:
     """``run()``; on a :class:`UserInputError` one line on stderr and exit status 2 (after
     ``on_refusal()``, which removes what the refused run made), on :class:`NothingPredicted`
-    one line and exit status 1, on :class:`RunStopped` (SIGTERM, SIGINT) its line and 143 / 130."""
+    one line and exit status 1, on :class:`RunStopped` (SIGTERM, SIGINT) its line and 143 / 130,
+    on a full disk one line and exit status 1."""
     try:
         return run()
     except UserInputError as err:
@@ -50,3 +52,16 @@ def exit_on_user_error(program: str, run: Callable[[], T],
     except RunStopped as err:
         print(f"{program}: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
+    except OSError as err:
+        if not is_disk_full(err):
+            raise
+        where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
+        print(f"{program}: error: no space left on the device{where}: free some space (or choose an "
+              "output folder on another disk) and rerun the same command; finished work is kept",
+              file=sys.stderr)
+        sys.exit(1)
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether an error is the disk filling up (errno ENOSPC, or a library's message for it)."""
+    return getattr(err, "errno", None) == errno.ENOSPC or "No space left on device" in str(err)

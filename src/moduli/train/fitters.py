@@ -52,6 +52,32 @@ class Fitted:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def resume_point(folder: Path) -> Path | None:
+    """The checkpoint an interrupted run resumes from: ``last.ckpt``; if that does not read (cut
+    off by a kill or a full disk), the newest full ``best-<epoch>.ckpt`` that does, with a warning
+    (training is deterministic per epoch, so the run still ends as an uninterrupted one); None
+    for a fresh run. No readable one: a :class:`UserInputError` saying what to remove."""
+    last = folder / "last.ckpt"
+    if not last.is_file():
+        return None
+    try:
+        log.info("resuming from %s (epoch %d done)", last, read_checkpoint(last)["epoch"] + 1)
+        return last
+    except UserInputError as err:
+        problem = err
+    for candidate in sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            checkpoint = read_checkpoint(candidate)
+        except UserInputError:
+            continue
+        if "optimizer_states" in checkpoint:
+            log.warning("%s is unreadable (%s); resuming from %s (epoch %d done) instead", last,
+                        problem, candidate, checkpoint["epoch"] + 1)
+            return candidate
+    raise UserInputError(f"cannot resume: {problem}, and no earlier full checkpoint in {folder} reads; "
+                         f"remove {folder.parent} (or choose another hydra.run.dir) to start afresh")
+
+
 class NetworkFitter:
     """A network of any kind (``kind``, a :class:`~moduli.models.kinds.ModelKind` that the config
     names by ``_target_``: CGCNN, a head on per-structure features) trained with
@@ -109,9 +135,8 @@ class NetworkFitter:
             trainer: pl.Trainer = instantiate(run.trainer, logger=run.loggers or False,
                                               callbacks=run.callbacks)
         last = run.out / "checkpoints" / "last.ckpt"
-        if last.is_file():
-            log.info("resuming from %s (epoch %d done)", last, read_checkpoint(last)["epoch"] + 1)
-        trainer.fit(module, datamodule=datamodule, ckpt_path=str(last) if last.is_file() else None,
+        start = resume_point(last.parent)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=str(start) if start else None,
                     weights_only=True)
         best_path = best_checkpoint.best_model_path or str(last)
         trainer.test(module, datamodule=datamodule, ckpt_path=best_path, weights_only=True)
