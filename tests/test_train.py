@@ -14,6 +14,7 @@ from pymatgen.core import Lattice, Structure
 
 import moduli
 from moduli.graphs.featurizer import Featurization
+from moduli.core.errors import UserInputError
 from moduli.train.run import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -206,3 +207,25 @@ def test_the_default_cgcnn_recipe_is_the_one_chosen_on_validation(config):
         assert dict(model.scheduler) == {"name": "warmup_cosine", "warmup_epochs": 10}
     recipe = config("train", "experiment=mp_elastic_recipe")
     assert (recipe.model.net.n_h, recipe.data.batch_size, recipe.trainer.max_epochs) == (2, 128, 300)
+
+
+def test_a_resumed_run_on_changed_data_is_refused(tmp_path, mp_records, config):
+    """The run dir records its split's fingerprint (ids and targets); a rerun after the data file
+    changed stops with one line instead of resuming on other data."""
+    rows = [{"material_id": r.id, "structure": r.structure.as_dict(), "G_VRH": 10 ** r.targets["log10_g_vrh"]}
+            for r in mp_records[:60]]
+    path = tmp_path / "structures.json"
+    path.write_text(json.dumps(rows))
+    out = tmp_path / "run"
+
+    def settings():
+        return config("train", "data=structures_json", f"data.source.path={path}", "model=dt",
+                      "data.source.target_column=G_VRH", "logger=none", f"paths.output_dir={out}")
+
+    train(settings())
+    assert json.loads((out / "data_fingerprint.json").read_text())["sizes"]["train"] > 0
+    (out / "metrics.json").unlink()  # as if it had been stopped
+    rows[5]["G_VRH"] *= 2
+    path.write_text(json.dumps(rows))
+    with pytest.raises(UserInputError, match="holds a run on other data"):
+        train(settings())

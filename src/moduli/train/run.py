@@ -66,6 +66,7 @@ def train(cfg: DictConfig) -> float:
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     model.prepare(datamodule)
     datamodule.setup("fit")
+    check_same_data(out, split_fingerprint(datamodule), write=writer)
     if writer:
         write_rejections(datamodule.rejections, out / "rejected.csv")
     if datamodule.rejections and writer:
@@ -98,6 +99,36 @@ def train(cfg: DictConfig) -> float:
     finally:
         _finish_wandb()
     return metrics[cfg.optimized_metric]
+
+
+DATA_FINGERPRINT = "data_fingerprint.json"
+
+
+def split_fingerprint(datamodule: CrystalGraphDataModule) -> dict[str, Any]:
+    """sha256 of the sorted ``split,id,target`` lines (log10 GPa, 6 decimals) of every split, and
+    the split sizes: what a resumed run must train on to end as an uninterrupted one."""
+    lines, sizes = [], {}
+    for split in SPLITS:
+        ids, targets = datamodule.split_targets(split)
+        sizes[split] = len(ids)
+        lines += [f"{split},{i},{t:.6f}" for i, t in zip(ids, targets)]
+    digest = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+    return {"sha256": digest, "sizes": sizes}
+
+
+def check_same_data(out: Path, fingerprint: dict[str, Any], write: bool = True) -> None:
+    """Record the split's fingerprint in a new run dir; in a resumed one, raise unless the data
+    (ids, targets, split) are those the run began on."""
+    path = out / DATA_FINGERPRINT
+    if path.is_file():
+        recorded = json.loads(path.read_text())
+        if recorded != fingerprint:
+            raise UserInputError(
+                f"{out} holds a run on other data (split sizes {recorded.get('sizes')} -> "
+                f"{fingerprint['sizes']}, or other ids or targets: the data files changed since the run "
+                "began); choose another hydra.run.dir to train on the new data")
+    elif write:
+        atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(fingerprint, indent=2)))
 
 
 # Settings that do not change what a run computes: a rerun may differ in them and still resume.
