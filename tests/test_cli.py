@@ -188,7 +188,7 @@ def test_models_lists_the_bundled_pairs(tmp_path):
     assert result.returncode == 0, result.stderr
     for name in ("mp-elastic-k", "mp-elastic-g-fast", "mp-elastic-k-accurate"):
         assert name in result.stdout
-    assert "log10_k_vrh" in result.stdout and "%" in result.stdout
+    assert "bulk modulus B" in result.stdout and "shear modulus G" in result.stdout and "%" in result.stdout
 
 
 def test_report_exits_0(folder_run, tmp_path):

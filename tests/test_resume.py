@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from tests.crafted import RunsCode
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 METRICS = [f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2")]
@@ -48,10 +49,7 @@ def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(tmp_path, uninter
     out = tmp_path / "killed"
     process = subprocess.Popen(command(out, "logger=csv"), cwd=REPO, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 300
-    while last_epoch(out / "checkpoints" / "last.ckpt") < 2 and process.poll() is None:
-        assert time.time() < deadline, "no checkpoint of epoch 3 within 300 s"
-        time.sleep(0.05)
+    wait_for(process, lambda: last_epoch(out / "checkpoints" / "last.ckpt") >= 2, "a checkpoint of epoch 3")
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (out / "metrics.json").exists(), "the run finished before it could be killed"
@@ -81,10 +79,7 @@ def test_sigterm_stops_training_with_last_ckpt_kept_and_the_rerun_ends_as_uninte
     out = tmp_path / "stopped"
     process = subprocess.Popen(command(out, "logger=csv"), cwd=REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 300
-    while last_epoch(out / "checkpoints" / "last.ckpt") < 1 and process.poll() is None:
-        assert time.time() < deadline, "no checkpoint of epoch 2 within 300 s"
-        time.sleep(0.05)
+    wait_for(process, lambda: last_epoch(out / "checkpoints" / "last.ckpt") >= 1, "a checkpoint of epoch 2")
     sent = time.time()
     process.send_signal(signal.SIGTERM)  # the main process only, as a scheduler's first signal
     output, _ = process.communicate(timeout=120)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -268,6 +269,9 @@ examples:
 """
 
 
+PREDICT_ONLY_GROUPS = ("hydra", "corpus", "screen")  # not shown in train's help
+
+
 def config_groups() -> str:
     """``group (option, option...)`` for every config group of train.yaml, from the package."""
     from importlib.resources import files
@@ -275,7 +279,7 @@ def config_groups() -> str:
     root = files(CONFIG_MODULE)
     groups = []
     for group in sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
-                         and p.name != "hydra"), key=lambda p: p.name):
+                         and p.name not in PREDICT_ONLY_GROUPS), key=lambda p: p.name):
         options = sorted(p.name.removesuffix(".yaml") for p in group.iterdir()
                          if p.name.endswith(".yaml") and not p.name.startswith("_"))
         groups.append(f"{group.name} ({', '.join(options)})")
@@ -320,11 +324,15 @@ def models_command(argv: list[str]) -> int:
 def models_table(cards: dict[str, dict]) -> str:
     """One line per bundled model: tier, what it predicts, members, CV and validation MAE."""
     tier_of = {name: tier for tier, pair in TIERS.items() for name in pair}
-    lines = [f"{'model':<24} {'tier':<9} {'predicts':<10} {'members':>7} {'CV MAE':>16} {'val MAE':>16}"]
+    from moduli.core.schema import TARGETS
+
+    lines = [f"{'model':<24} {'tier':<9} {'predicts':<16} {'members':>7} {'CV MAE':>16} {'val MAE':>16}"]
     for name, card in cards.items():
         cv = card.get("cross_validation", {}).get("test_mae_mean")
         val = card.get("validation", {}).get("ensemble_mae")
-        lines.append(f"{name:<24} {tier_of.get(name, '-'):<9} {card['target']['name']:<10} "
+        target = card["target"]["name"]
+        predicts = TARGETS[target].label if target in TARGETS else target
+        lines.append(f"{name:<24} {tier_of.get(name, '-'):<9} {predicts:<16} "
                      f"{len(card['members']):>7} {_mae(cv):>16} {_mae(val):>16}")
     lines += ["", "MAE in log10(GPa) with the typical error it means (10^MAE - 1): 0.04 is about 10 %.",
               "CV: 5-fold Matbench protocol on mp_elastic; val: the bundle's own validation split.",
@@ -396,7 +404,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}",
               file=sys.stderr)
         return 2
-    return COMMANDS[argv[0]][1](argv[1:])
+    try:
+        return COMMANDS[argv[0]][1](argv[1:])
+    except BrokenPipeError:  # `moduli models | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

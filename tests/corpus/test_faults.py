@@ -15,6 +15,7 @@ import pytest
 from moduli.core.errors import UserInputError
 from moduli.core.lock import run_lock
 from moduli.corpus.run import predict
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -129,10 +130,7 @@ def test_sigterm_stops_predict_py_with_its_chunks_kept_and_the_rerun_resumes(tmp
                f"ckpt.shear={pretrained[1]}", f"hydra.run.dir={out}", "progress=false", "figures=false",
                "chunk_size=10", "num_workers=1"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while not (out / "shards" / "chunk-00001.done.json").exists():
-        assert process.poll() is None and time.time() < deadline, "run ended before it could be stopped"
-        time.sleep(0.02)
+    wait_for(process, (out / "shards" / "chunk-00001.done.json").exists, "chunk 1's marker")
     sent = time.time()
     process.send_signal(signal.SIGTERM)  # the main process only, as a scheduler's first signal
     _, err = process.communicate(timeout=60)

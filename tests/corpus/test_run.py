@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from moduli.core.structures import read_json
 from moduli.core.errors import NothingPredicted
 from moduli.corpus.run import predict
 from tests.corpus.conftest import BAD_IDS
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -130,10 +130,7 @@ def test_kill_and_resume_loses_and_duplicates_nothing(tmp_path, small_corpus, pr
     out = tmp_path / "resume"
     args = ("chunk_size=10", "num_workers=0")
     process = run_cli(out, small_corpus[0], *pretrained, *args, wait=False)
-    deadline = time.time() + 300
-    while not (out / "shards" / "chunk-00002.done.json").exists():
-        assert process.poll() is None and time.time() < deadline, "run ended before it could be killed"
-        time.sleep(0.02)
+    wait_for(process, (out / "shards" / "chunk-00002.done.json").exists, "chunk 2's marker")
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (out / "predictions.parquet").exists()
