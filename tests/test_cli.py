@@ -54,6 +54,8 @@ def inputs(tmp_path_factory, real):
     (root / "sub" / "A_upper.CIF").write_text(cif)
     (root / "a_gz.cif.gz").write_bytes(gzip.compress(cif.encode()))
     (root / "a_bz2.cif.bz2").write_bytes(bz2.compress(cif.encode()))
+    (root / "blocks.cif").write_text("data_global\n_publ_section_title 'two crystals'\n\n" + cif + "\n"
+                                     + c.to(fmt="cif").replace("data_", "data_second_", 1))
     (root / "sub" / "POSCAR").write_text(b.to(fmt="poscar"))
     (root / "CONTCAR_b").write_text(b.to(fmt="poscar"))
     (root / "b.vasp").write_text(b.to(fmt="poscar"))
@@ -64,7 +66,7 @@ def inputs(tmp_path_factory, real):
     write(root / "frames.extxyz", atoms, format="extxyz")
     write(root / "single.xyz", atoms[2], format="extxyz")
     write(root / "two.traj", atoms[:2], format="traj")
-    expected = {"a": 0, "sub/A_upper": 0, "a_gz": 0, "a_bz2": 0, "sub/POSCAR": 1, "CONTCAR_b": 1,
+    expected = {"a": 0, "sub/A_upper": 0, "a_gz": 0, "a_bz2": 0, "blocks#0": 0, "blocks#1": 2, "sub/POSCAR": 1, "CONTCAR_b": 1,
                 "b": 1, "c": 2, "pair#0": 0, "pair#1": 2, "row-0": 1, "row-1": 2, "frames#0": 0,
                 "frames#1": 1, "frames#2": 2, "single": 2, "two#0": 0, "two#1": 1}
     # Bad inputs: each a rejection with its reason, none skipped.
@@ -144,8 +146,27 @@ def test_a_few_structures_print_a_table_and_the_rerun_resumes(inputs, tmp_path):
     assert pd.read_csv(tmp_path / "moduli-predictions.csv").equals(table)
 
 
+@pytest.fixture()
+def own_logging():
+    """The command sets up logging as a program does; give the test session its own back."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    logging.captureWarnings(False)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_a_missing_input_is_one_line_exit_2_and_leaves_nothing(tmp_path):
+    result = moduli(tmp_path, "predict", "missing.cif", timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == "moduli predict: error: input missing.cif does not exist"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("args, words", [
-    (["predict", "missing.cif"], "input missing.cif does not exist"),
     (["predict", "nothing*/*.cif"], "a glob that matches no file"),
     (["predict", "{root}", "-o", "table.xlsx"], "the extension chooses the format, .csv or .parquet"),
     (["predict", "{root}", "--bulk", "no-such-model"], "neither a checkpoint file nor a bundled model"),
@@ -154,12 +175,21 @@ def test_a_few_structures_print_a_table_and_the_rerun_resumes(inputs, tmp_path):
     (["predict"], "the following arguments are required: INPUT"),
     (["nosuchcommand"], "unknown command 'nosuchcommand'"),
 ])
-def test_a_mistake_is_one_line_exit_2_and_leaves_nothing(inputs, tmp_path, args, words):
+def test_a_mistake_is_one_line_exit_2_and_leaves_nothing(inputs, tmp_path, monkeypatch, capsys, own_logging,
+                                                       args, words):
+    """The same command in this process (the subprocess path is the test above): faster, and
+    the same code from the argument parser to the exit."""
+    from moduli.cli import main
+
     root, _, _ = inputs
-    result = moduli(tmp_path, *[a.format(root=root) for a in args], timeout=120)
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
-    assert words in result.stderr.strip().splitlines()[-1]
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main([a.format(root=root) for a in args])
+    except SystemExit as exit:
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2, err[-2000:]
+    assert "Traceback" not in err and words in err.strip().splitlines()[-1]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -71,7 +71,9 @@ def test_joblib_launcher_runs_trials_in_parallel_into_one_study(tmp_path):
 STUDY_DB = Path("sweeps") / "cgcnn_log10_g_vrh_fold0" / "optuna.db"
 
 
-@pytest.mark.parametrize("storage", ["config", "url"])
+# The plain-URL storage differs from the config one only in how the URL is given: it runs with
+# the slow tests (`make test-all`), the config form in every `make test`.
+@pytest.mark.parametrize("storage", ["config", pytest.param("url", marks=pytest.mark.slow)])
 def test_a_trial_left_running_by_a_killed_sweep_is_marked_failed_and_the_study_goes_on(tmp_path, storage):
     """With the shipped storage config and with a plain URL (``hydra.sweeper.storage=sqlite:///...``,
     the override Hydra's docs show), both of which beat."""

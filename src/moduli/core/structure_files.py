@@ -4,13 +4,15 @@ Every file a user of this field has is read: CIF (``.cif``, ``.mcif``), POSCAR /
 ``*.vasp`` / ``*.poscar``, pymatgen JSON (a structure, a list of them, or a table with a
 ``structure`` column) and JSON Lines, extended XYZ (``.extxyz``, ``.xyz``) and every other file
 ASE reads (``.traj``, ``OUTCAR``, ``vasprun.xml``, ``.res``, ``.xsf``...), each also compressed
-(``.gz``, ``.bz2``, ``.xz``). A file that holds several structures gives one per frame, with id
-``<file id>#<k>`` (k from 0, as ASE numbers frames).
+(``.gz``, ``.bz2``, ``.xz``). A file that holds several structures (frames, a CIF of several data
+blocks, a JSON list) gives one per structure, with id ``<file id>#<k>`` (k from 0, as ASE
+numbers frames).
 
 :func:`file_entries` yields *payloads* (see :mod:`moduli.core.structures`) without parsing CIF,
 POSCAR or extended XYZ, so a folder of a million files streams cheaply and a bad file costs one
-rejection where its structure is parsed. JSON files and the rarer ASE formats are read here,
-whole, since their number of structures is not known before.
+rejection where its structure is parsed (a CIF is read here only to count its data blocks). JSON
+files and the rarer ASE formats are read here, whole, since their number of structures is not
+known before.
 """
 from __future__ import annotations
 
@@ -101,7 +103,13 @@ def file_entries(path: str | Path, fid: str) -> Iterator[tuple[str, tuple, dict[
         yield fid, ("unreadable", unknown_reason(path)), {}
         return
     try:
-        if fmt in ("cif", "poscar"):
+        if fmt == "cif":
+            blocks = cif_blocks(path)
+            if len(blocks) <= 1:
+                yield fid, ("file", str(path), fmt), {}
+            else:
+                yield from _numbered(fid, ((("text", "cif", block), {}) for block in blocks))
+        elif fmt == "poscar":
             yield fid, ("file", str(path), fmt), {}
         elif fmt in ("json", "jsonl"):
             yield from _json_entries(path, fid)
@@ -125,6 +133,19 @@ def _numbered(fid: str, items: Iterator[tuple[tuple, dict]]) -> Iterator[tuple[s
     for k, (payload, metadata) in itertools.chain(numbered, enumerate(items, start=2)):
         own = metadata.pop(ROW_ID, None)
         yield own or (fid if second is None else f"{fid}{FRAME_SEPARATOR}{k}"), payload, metadata
+
+
+def cif_blocks(path: str | Path) -> list[str]:
+    """The data blocks of a CIF file that hold atom sites, each as the text of a CIF of its own
+    (a file of one block gives one); blocks without atoms (a global or publication block) are
+    not structures and are left out."""
+    with open_text(path) as handle:
+        text = handle.read()
+    starts = [m.start() for m in re.finditer(r"^[ \t]*data_", text, re.MULTILINE)]
+    if len(starts) <= 1:
+        return [text]
+    blocks = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
+    return [block for block in blocks if "_atom_site_" in block]
 
 
 def xyz_frames(path: str | Path) -> Iterator[str]:
