@@ -12,8 +12,8 @@ import pytest
 from pymatgen.core import Structure
 
 import moduli
-from moduli.physics.elastic import derived_properties
-from moduli.core.schema import PREDICTION_COLUMNS as COLUMNS
+from moduli.physics.derived import derived_properties
+from moduli.physics.derived import PREDICTION_COLUMNS as COLUMNS
 from moduli.core.structures import read_json
 from moduli.core.errors import NothingPredicted
 from moduli.corpus.run import predict
@@ -75,7 +75,7 @@ def test_values_match_the_api_and_the_physics(single_run, small_corpus, pretrain
         np.testing.assert_allclose(table.loc[ids, column], expected, rtol=1e-5)
     rows = table.loc[ids]
     derived = derived_properties(rows["bulk_modulus_gpa"], rows["shear_modulus_gpa"],
-                                 rows["density_g_cm3"], rows["n_atoms"], rows["volume_a3"])
+                                 rows["density_g_cm3"], rows["n_atoms"], rows["volume_a3"], rows["mass_amu"])
     for column, values in derived.items():
         np.testing.assert_allclose(rows[column], values, rtol=1e-9)
     for structure, (_, row) in zip(structures, rows.iterrows()):

@@ -11,7 +11,7 @@ from pymatgen.core import Lattice, Structure
 
 import moduli
 from moduli.models.registry import model_card
-from moduli.core.schema import PREDICTION_COLUMNS as COLUMNS, table_columns
+from moduli.physics.derived import DERIVED_COLUMNS, PREDICTION_COLUMNS as COLUMNS, table_columns
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,6 +65,8 @@ def test_moduli_predict_equals_predict_py_rows(zero_config_run, cif_corpus):
     assert list(table.columns) == table_columns(COLUMNS + ["bulk_modulus_gpa_std", "shear_modulus_gpa_std"]) + ["rejected"]
     assert list(table.columns)[6:10] == ["bulk_modulus_gpa", "bulk_modulus_gpa_std", "shear_modulus_gpa",
                                          "shear_modulus_gpa_std"]
+    # Every entry of the one spec of derived columns reaches both tables.
+    assert set(DERIVED_COLUMNS) <= set(table.columns) and set(DERIVED_COLUMNS) <= set(expected.columns)
     table = table.set_index("id").loc[expected.index]
     for column in expected.columns:
         if pd.api.types.is_numeric_dtype(expected[column]):

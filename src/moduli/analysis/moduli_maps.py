@@ -19,12 +19,12 @@ from matplotlib.colors import LogNorm
 
 from moduli.analysis.statistics import describe
 from moduli.analysis.style import SYSTEM_COLORS, SYSTEMS, save_figure
+from moduli.physics.derived import DERIVED as DERIVED_SPEC
 
 PUGH_LINES = (1.0, 1.75, 3.0)
 DUCTILE_PUGH = 1.75
-DERIVED = [("poisson_ratio", "Poisson ratio ν", ""), ("debye_temperature_k", "Debye temperature θ_D", "K"),
-           ("pugh_ratio", "Pugh ratio B/G", ""), ("v_longitudinal_m_s", "longitudinal velocity v_l", "m/s"),
-           ("v_transverse_m_s", "transverse velocity v_t", "m/s"), ("v_mean_m_s", "mean velocity v_m", "m/s")]
+# (column, label, units) of every derived column, from the one spec.
+DERIVED = [(d.column, d.label, d.units) for d in DERIVED_SPEC]
 
 
 def _valid(table: pd.DataFrame) -> pd.DataFrame:
@@ -150,9 +150,12 @@ def derived_statistics(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_derived_distributions(table: pd.DataFrame, stem: str | Path, title: str) -> list[Path]:
-    """Histograms of Poisson ratio, Debye temperature, Pugh ratio and the sound velocities."""
+    """Histograms of every derived property in the table (velocities, Poisson and Pugh ratios,
+    Debye temperature, Young's modulus, hardness, minimum thermal conductivity)."""
     present = [d for d in DERIVED if d[0] in table]
-    fig, axes = plt.subplots(2, 3, figsize=(11, 6.2), squeeze=False)
+    columns = 4
+    rows = max(1, -(-len(present) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(14, 3.1 * rows), squeeze=False)
     for ax, (column, label, units) in zip(axes.flat, present):
         values = table[column].astype(float)
         values = values[np.isfinite(values)]

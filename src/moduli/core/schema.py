@@ -58,25 +58,13 @@ def net_kind(net: dict | None) -> str:
 
 SPLITS = ("train", "val", "test")
 
-# predictions.parquet: always these columns, in this order; the optional ones when known.
-PREDICTION_COLUMNS = ["id", "formula", "n_atoms", "density_g_cm3", "volume_a3", "mass_amu",
-                      "bulk_modulus_gpa", "shear_modulus_gpa", "v_longitudinal_m_s",
-                      "v_transverse_m_s", "v_mean_m_s", "poisson_ratio", "debye_temperature_k",
-                      "pugh_ratio", "crystal_system", "spacegroup_number", "in_domain", "domain_note"]
+# The prediction table's own columns before and after the derived ones; the whole list, with the
+# derived columns of moduli.physics.derived in between, is moduli.physics.derived.PREDICTION_COLUMNS.
+LEADING_COLUMNS = ["id", "formula", "n_atoms", "density_g_cm3", "volume_a3", "mass_amu",
+                   "bulk_modulus_gpa", "shear_modulus_gpa"]
+TRAILING_COLUMNS = ["crystal_system", "spacegroup_number", "in_domain", "domain_note"]
 OPTIONAL_COLUMNS = ["band_gap_ev", "bulk_modulus_gpa_std", "shear_modulus_gpa_std"]
 STD_SUFFIX = "_std"
-
-
-def table_columns(present) -> list[str]:
-    """The prediction table's columns in order: :data:`PREDICTION_COLUMNS`, each std column right
-    after its value, then the other optional columns among ``present``."""
-    present = set(present)
-    order: list[str] = []
-    for column in PREDICTION_COLUMNS:
-        order.append(column)
-        if column + STD_SUFFIX in present and column + STD_SUFFIX in OPTIONAL_COLUMNS:
-            order.append(column + STD_SUFFIX)
-    return order + [c for c in OPTIONAL_COLUMNS if c in present and c not in order]
 REJECTION_COLUMNS = ["id", "stage", "reason"]
 
 

@@ -21,7 +21,8 @@ from moduli.analysis.report import Report, add_structure_table, log_to_wandb
 from moduli.core.atomic import atomic_write
 from moduli.core.records import Rejection, write_rejections
 from moduli.core.errors import NothingPredicted
-from moduli.core.schema import PREDICT_STAGES, PREDICTION_COLUMNS, table_columns
+from moduli.core.schema import PREDICT_STAGES
+from moduli.physics.derived import PREDICTION_COLUMNS, table_columns
 from moduli.corpus.screening import ScreenRules
 from moduli.corpus.stream import ScreenedStream
 from moduli.corpus.writer import merge

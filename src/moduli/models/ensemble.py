@@ -20,7 +20,7 @@ from moduli.core.weighted import normalized_weights, weighted_mean_std
 from moduli.graphs.domain import TrainingDomain, domain_columns
 from moduli.graphs.featurizer import Featurization
 from moduli.models.api import CrystalModel, featurize_for_prediction, warn_rejected
-from moduli.physics.elastic import derived_properties
+from moduli.physics.derived import derived_properties
 
 
 class EnsembleModel:
@@ -121,7 +121,8 @@ def modulus_columns(ensembles: dict[str, EnsembleModel], batch: Batch,
     domain columns ``in_domain`` (True, False, or None where a model records no training domain)
     and ``domain_note`` (why not; see :mod:`moduli.graphs.domain`).
 
-    ``cells`` holds each graph's ``density_g_cm3``, ``n_atoms`` and ``volume_a3`` (primitive cell).
+    ``cells`` holds each graph's ``density_g_cm3``, ``n_atoms``, ``volume_a3`` and ``mass_amu``
+    (primitive cell).
     The value is 10 ** (weighted mean of the members' log10 predictions); the std is the
     members' weighted standard deviation in GPa times the ensemble's ``std_scale``. Graphs must
     carry the inputs of every kind in the ensembles (:func:`unique_kinds`).
@@ -136,9 +137,9 @@ def modulus_columns(ensembles: dict[str, EnsembleModel], batch: Batch,
         if len(ensemble.members) > 1:
             values[f"{column}_std"] = ensemble.combine(10.0 ** log10)[1]
     cell = {k: np.array([c[k] for c in cells], dtype=float)
-            for k in ("density_g_cm3", "n_atoms", "volume_a3")}
+            for k in ("density_g_cm3", "n_atoms", "volume_a3", "mass_amu")}
     derived = derived_properties(values["bulk_modulus_gpa"], values["shear_modulus_gpa"],
-                                 cell["density_g_cm3"], cell["n_atoms"], cell["volume_a3"])
+                                 cell["density_g_cm3"], cell["n_atoms"], cell["volume_a3"], cell["mass_amu"])
     in_domain, notes = domain_columns([(p, e.domain) for p, e in ensembles.items()], batch, log10_stds)
     return {**values, **derived, "in_domain": np.array(in_domain, dtype=object),
             "domain_note": np.array(notes, dtype=object)}

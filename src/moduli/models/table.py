@@ -15,7 +15,6 @@ from pymatgen.core import Structure
 from torch_geometric.data import Batch, Data
 
 from moduli.core.cell import cell_description
-from moduli.core.schema import table_columns
 from moduli.core.structures import UnreadableStructure, as_structures
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
 from moduli.models.api import CrystalModel
@@ -23,6 +22,7 @@ from moduli.models.ensemble import (EnsembleModel, as_ensemble, check_moduli, mo
                                     unique_kinds)
 from moduli.models.kinds import ModelKind
 from moduli.models.registry import load_model
+from moduli.physics.derived import table_columns
 
 # What predict.py and moduli.predict use when no model is given: the bundled ensembles.
 DEFAULT_MODELS = {"bulk": "mp-elastic-k", "shear": "mp-elastic-g"}

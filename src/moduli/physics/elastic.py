@@ -1,4 +1,5 @@
-"""Sound velocities, Poisson ratio, Debye temperature and Pugh ratio from B, G and density.
+"""Elastic formulas: sound velocities, Poisson ratio, Debye temperature, Pugh ratio, Young's
+modulus, hardness and minimum thermal conductivity from B, G and the cell.
 
 Formulas (isotropic averages, Anderson 1963; the paper's eqs. 1-5 with Planck's h and the
 cell's real atom count N, which is also pymatgen's ``ElasticTensor.debye_temperature``):
@@ -9,13 +10,15 @@ cell's real atom count N, which is also pymatgen's ``ElasticTensor.debye_tempera
     theta_D = (h / k_B) v_m (3 N / (4 pi V))^(1/3)
     Pugh ratio = B / G  (> 1.75: ductile, < 1.75: brittle)
 
-Inputs in the units people read: GPa, g/cm^3, Å^3; outputs in m/s and K. All functions take
-numpy arrays (or scalars) and broadcast; non-positive moduli give NaN, not an exception.
+Inputs in the units people read (GPa, g/cm^3, Å^3, amu), SI inside; outputs in GPa, m/s, K and
+W/(m K). All functions take numpy arrays (or scalars) and broadcast; non-positive moduli give
+NaN, not an exception. Which of them fill the prediction table, in what order and from what
+inputs, is :mod:`moduli.physics.derived`.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy.constants import h as PLANCK, k as BOLTZMANN
+from scipy.constants import atomic_mass as ATOMIC_MASS, h as PLANCK, k as BOLTZMANN
 
 GPA = 1e9  # Pa
 G_PER_CM3 = 1e3  # kg/m^3
@@ -61,12 +64,40 @@ def pugh_ratio(bulk_gpa, shear_gpa) -> np.ndarray:
     return _positive(bulk_gpa) / _positive(shear_gpa)
 
 
-def derived_properties(bulk_gpa, shear_gpa, density_g_cm3, n_atoms, volume_a3) -> dict[str, np.ndarray]:
-    """All derived columns at once, named as in the prediction table."""
-    v_l = longitudinal_velocity(bulk_gpa, shear_gpa, density_g_cm3)
-    v_t = transverse_velocity(shear_gpa, density_g_cm3)
-    v_m = mean_velocity(v_l, v_t)
-    return {"v_longitudinal_m_s": v_l, "v_transverse_m_s": v_t, "v_mean_m_s": v_m,
-            "poisson_ratio": poisson_ratio(v_l, v_t),
-            "debye_temperature_k": debye_temperature(v_m, n_atoms, volume_a3),
-            "pugh_ratio": pugh_ratio(bulk_gpa, shear_gpa)}
+def young_modulus(bulk_gpa, shear_gpa) -> np.ndarray:
+    """E = 9BG / (3B + G), GPa (isotropic)."""
+    bulk, shear = _positive(bulk_gpa), _positive(shear_gpa)
+    return 9.0 * bulk * shear / (3.0 * bulk + shear)
+
+
+def hardness_chen(bulk_gpa, shear_gpa) -> np.ndarray:
+    """Vickers hardness of Chen et al., Intermetallics 19, 1275 (2011): H = 2 (k^2 G)^0.585 - 3,
+    k = G/B, GPa. The fit gives values <= 0 for soft, ductile crystals (small k), where it does
+    not apply: those are NaN, not a hardness."""
+    bulk, shear = _positive(bulk_gpa), _positive(shear_gpa)
+    hardness = 2.0 * ((shear / bulk) ** 2 * shear) ** 0.585 - 3.0
+    return np.where(hardness > 0, hardness, np.nan)
+
+
+def hardness_tian(bulk_gpa, shear_gpa) -> np.ndarray:
+    """Vickers hardness of Tian et al., Int. J. Refract. Met. Hard Mater. 33, 93 (2012):
+    H = 0.92 k^1.137 G^0.708, k = G/B, GPa."""
+    bulk, shear = _positive(bulk_gpa), _positive(shear_gpa)
+    return 0.92 * (shear / bulk) ** 1.137 * shear ** 0.708
+
+
+def kappa_min_cahill(v_longitudinal, v_transverse, n_atoms, volume_a3) -> np.ndarray:
+    """Minimum thermal conductivity of Cahill, Watson & Pohl, PRB 46, 6131 (1992), high-temperature
+    limit: (1/2) (pi/6)^(1/3) k_B n^(2/3) (v_l + 2 v_t) (the coefficient is often written
+    1/2.48), n atoms per volume; W/(m K)."""
+    number_density = np.asarray(n_atoms, float) / (_positive(volume_a3) * ANGSTROM3)
+    return (0.5 * (np.pi / 6.0) ** (1.0 / 3.0) * BOLTZMANN * number_density ** (2.0 / 3.0)
+            * (np.asarray(v_longitudinal, float) + 2.0 * np.asarray(v_transverse, float)))
+
+
+def kappa_min_clarke(young_gpa, mass_amu, n_atoms, density_g_cm3) -> np.ndarray:
+    """Minimum thermal conductivity of Clarke, Surf. Coat. Technol. 163, 67 (2003):
+    0.87 k_B M_a^(-2/3) E^(1/2) rho^(1/6), M_a the mean mass per atom; W/(m K)."""
+    mean_mass = np.asarray(mass_amu, float) / np.asarray(n_atoms, float) * ATOMIC_MASS
+    return (0.87 * BOLTZMANN * mean_mass ** (-2.0 / 3.0) * np.sqrt(_positive(young_gpa) * GPA)
+            * (_positive(density_g_cm3) * G_PER_CM3) ** (1.0 / 6.0))
