@@ -1,7 +1,7 @@
 """The training domain of a model, and what makes a structure fall outside it.
 
 A screening run over hypothetical crystals asks models about chemistry and geometry they never
-saw; they answer anyway (issue 17 saw a cell crushed to 17 % of its volume get B 456 GPa). A
+saw; they answer anyway (a cell crushed to 17 % of its volume got B 456 GPa). A
 :class:`TrainingDomain` records what the training data covered, so each prediction can say when
 it extrapolates:
 

@@ -5,7 +5,7 @@ wheel, so it works offline) learned energies, forces, stresses and magnetic mome
 million Materials Project relaxation frames. Its internal representation of a crystal is a
 compact summary of the local chemistry and bonding that our elastic data (4.4k structures) is
 too small to learn from scratch; a small head trained on it errs differently from CGCNN, which
-is what an ensemble needs (issue 9: a probe mixing the two lowered the test MAE by 8-12 %).
+is what an ensemble needs (a probe mixing the two lowered the test MAE by 8-12 %; see experiments/).
 
 One vector of :data:`N_FEATURES` numbers per structure, from CHGNet's energy-only path:
 ``[crystal_fea / atoms (64) | mean, std, min, max over atoms of the atom features before the last

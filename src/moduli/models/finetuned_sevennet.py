@@ -1,4 +1,4 @@
-"""SevenNet-0 fine-tuned end to end for moduli (issue 19, lever 5): the potential's body with its
+"""SevenNet-0 fine-tuned end to end for moduli: the potential's body with its
 weights trainable, the same per-layer pooling as the frozen SevenNet features, and an MLP head.
 
 The body is SevenNet-0 up to its fifth interaction layer (the energy readout and force output are

@@ -9,7 +9,7 @@ before it when batching, as it does ``edge_index``, since both graphs share the 
 is made per structure by sevenn's own neighbour list, with no cache (milliseconds per structure,
 against ~18 ms for SevenNet-0's forward pass as plain PyTorch on one CPU thread).
 
-A network may have several outputs (the fine-tuning record of issue 19 trained log10 K and log10
+A network may have several outputs (the fine-tuning record in experiments/ trained log10 K and log10
 G together); ``output`` picks the one this model predicts. Training through ``train.py`` works on
 CPU (slow: a forward and backward pass through SevenNet-0 per structure) and on a GPU
 (``trainer=gpu``); the body trains at ``lr x pretrained_lr_scale``.

@@ -4,8 +4,8 @@ SevenNet-0 (Park et al., J. Chem. Theory Comput. 20, 4857 (2024); PyPI ``sevenn`
 inside the wheel, so it works offline) is an equivariant interatomic potential trained on the
 Materials Project relaxation trajectories (MPtrj). Its node features after each of its five
 interaction layers start with 128 scalar (0e) channels; the mean of those over the atoms of a
-structure, layer by layer, is a 640-number description of the crystal (definition 1; a probe in
-issue 19 found it more informative for K and G than CHGNet's 321 numbers, at about half the cost).
+structure, layer by layer, is a 640-number description of the crystal (definition 1; a probe found it
+more informative for K and G than CHGNet's 321 numbers, at about half the cost).
 Definition 2 adds the standard deviation over the atoms, layer by layer (1,280 numbers), which the
 kind of :mod:`.sevennet_meanstd_head` reads. Means and (population) standard deviations only:
 every number is intensive, so a crystal gets one vector whatever cell describes it.

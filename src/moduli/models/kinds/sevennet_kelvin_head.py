@@ -1,4 +1,4 @@
-"""SevenNet heads that read the invariants of SevenNet-0's whole clamped-ion elastic matrix (issue 19, G).
+"""SevenNet heads that read the invariants of SevenNet-0's whole clamped-ion elastic matrix (for G).
 
 :class:`~.sevennet_stiffness_head.SevenNetShear` reduces the clamped-ion 6x6 matrix C (the exact
 strain Hessian of SevenNet-0's energy, per volume) to one number, the Voigt shear modulus. The

@@ -1,4 +1,4 @@
-"""SevenNet heads that also read the potential's own clamped-ion bulk modulus (issue 19, lever 4).
+"""SevenNet heads that also read the potential's own clamped-ion bulk modulus.
 
 Beside SevenNet-0's 640 features (:mod:`.sevennet_head`, definition 1), two numbers per
 structure from SevenNet-0's energies of the cell scaled to 97 %, 100 % and 103 % of its volume
@@ -6,7 +6,7 @@ with fractional coordinates fixed: log10 of the clamped-ion bulk modulus K = V d
 clipped at 0.1 GPa so an unstable cell still gives a number) and the pressure -dE/dV (GPa), both
 by central differences. Clamped ions overestimate K where atoms would relax under strain (a
 relaxed-ion K needs ~1.5 s per structure), but as a *feature* the head learns what to make of it;
-issue 19's probe found the potentials' K ranks DFT's well (Spearman 0.97 relaxed). Both numbers
+a probe found the potentials' K ranks DFT's well (Spearman 0.97 relaxed). Both numbers
 are intensive, so a supercell gives the same. Three energy evaluations on top of the features
 (TorchScript; ``benchmarks/model_cost.py`` has the cost): a row of the accuracy table, not a default.
 """
@@ -142,7 +142,7 @@ class SevenNetShear(SevenNetStiffness):
     terms, as d²E/dε² does), which the invariant combination keeps invariant.
 
     Clamped ions overestimate shear where atoms would relax, and the potential's own shear is
-    softer than DFT's (issue 19): a *feature* for the heads, not a prediction (Spearman ~0.75
+    softer than DFT's: a *feature* for the heads, not a prediction (Spearman ~0.75
     against DFT G on mp_elastic). Clipped at 0.1 GPa (an unstable cell still gives a number).
     Not TorchScript: a frozen script has no double backward; 0.53 s per structure on one thread
     (``benchmarks/model_cost.py``, 100 real structures). Two calls on one structure can differ
