@@ -69,7 +69,7 @@ def main() -> None:
     graphs = CrystalGraphFeaturizer(AtomFeatureTable.cgcnn())
     steps = {"crystal graph (every kind)": lambda s: [graphs.graph(x) for x in s]}
     chgnet = CHGNetFeaturizer()
-    steps["CHGNet features (feature_mlp)"] = lambda s: chgnet.compute(s)
+    steps["CHGNet features (chgnet_mlp)"] = lambda s: chgnet.compute(s)
     for definition, kind in ((1, "sevennet_mlp"), (2, "sevennet_meanstd_mlp")):
         featurizer = SevenNetFeaturizer(definition=definition)
         steps[f"SevenNet-0 d{definition} features ({kind})"] = \

@@ -40,7 +40,7 @@ def test_the_head_trains_and_standardises_with_the_training_features(head_run, m
 def test_fold_tables_name_the_head(head_run):
     from moduli.analysis.folds import gather
 
-    assert gather([head_run])["model"].tolist() == ["feature_mlp"]
+    assert gather([head_run])["model"].tolist() == ["chgnet_mlp"]
 
 
 def best_of(run):
@@ -50,7 +50,7 @@ def best_of(run):
 def test_the_loaded_head_predicts_structures_as_in_training(head_run, mp_records):
     """From structures alone (features computed on the fly) the head gives the test predictions
     its training run wrote (from cached features)."""
-    loaded_head_predicts_as_in_training(head_run, mp_records, "feature_mlp")
+    loaded_head_predicts_as_in_training(head_run, mp_records, "chgnet_mlp")
 
 
 def test_a_mixed_ensemble_is_the_weighted_mean_of_its_kinds(head_run, training_runs, sample_structures):
@@ -61,7 +61,7 @@ def test_a_mixed_ensemble_is_the_weighted_mean_of_its_kinds(head_run, training_r
     structures = sample_structures[:8]
     a, b = cgcnn.predict(structures), head.predict(structures)
     mixed = EnsembleModel([cgcnn, head], weights=[1, 3])
-    assert [k.name for k in mixed.kinds] == ["cgcnn", "feature_mlp"]
+    assert [k.name for k in mixed.kinds] == ["cgcnn", "chgnet_mlp"]
     assert [k.name for k in EnsembleModel([cgcnn, cgcnn]).kinds] == ["cgcnn"]
     mean, std = mixed.predict(structures, return_std=True)
     np.testing.assert_allclose(mean, 0.25 * a + 0.75 * b, rtol=1e-10)
@@ -107,3 +107,18 @@ def test_a_head_refuses_features_other_than_its_own(head_run, tmp_path):
     torch.save(checkpoint, tmp_path / "unrecorded.ckpt")
     with pytest.raises(FeaturesMismatch, match="records no CHGNet feature version"):
         moduli.load_model(tmp_path / "unrecorded.ckpt")
+
+
+def test_a_checkpoint_recorded_under_the_kinds_old_name_loads_as_today(head_run, tmp_path, mp_records):
+    """CHGNet heads were registered as ``feature_mlp`` before their name became their config's."""
+    import moduli
+
+    checkpoint = torch.load(best_of(head_run), map_location="cpu", weights_only=True)
+    assert checkpoint["hyper_parameters"]["net"]["kind"] == "chgnet_mlp"
+    checkpoint["hyper_parameters"]["net"]["kind"] = "feature_mlp"
+    old = tmp_path / "old-name.ckpt"
+    torch.save(checkpoint, old)
+    loaded, today = moduli.load_model(old), moduli.load_model(best_of(head_run))
+    assert loaded.kind.name == "chgnet_mlp"
+    structures = [r.structure for r in mp_records[:3]]
+    np.testing.assert_allclose(loaded.predict(structures), today.predict(structures), rtol=1e-6)

@@ -98,7 +98,7 @@ def test_the_registry_finds_every_kind_defined_in_the_kinds_package():
     there is all it takes); kinds defined elsewhere, like the test kind above, are not."""
     from moduli.models import kinds
 
-    shipped = {"cgcnn", "feature_mlp", "sevennet_mlp", "sevennet_meanstd_mlp", "chgnet_sevennet_mlp",
+    shipped = {"cgcnn", "chgnet_mlp", "sevennet_mlp", "sevennet_meanstd_mlp", "chgnet_sevennet_mlp",
                "sevennet_stiffness_mlp", "sevennet_elastic_mlp", "sevennet_kelvin_mlp", "sevennet_finetuned"}
     assert set(kinds._discover()) == set(KINDS) == shipped
     made = []
@@ -118,3 +118,15 @@ def test_the_registry_finds_every_kind_defined_in_the_kinds_package():
         for cls in made:  # out of the package again, so later discoveries do not see them
             cls.__module__ = __name__
     assert set(kinds._discover()) == shipped
+
+
+def test_every_registered_kind_has_a_config_of_its_name(config):
+    """conf/model/<name>.yaml exists for every kind and builds that kind: the name in a
+    checkpoint, the config and the registry are one."""
+    from hydra.utils import get_class
+
+    conf = REPO / "src" / "moduli" / "conf" / "model"
+    for name, kind in KINDS.items():
+        assert (conf / f"{name}.yaml").is_file(), f"kind {name} has no conf/model/{name}.yaml"
+        target = config("train", f"model={name}").model.kind._target_
+        assert get_class(target) is type(kind), (name, target)

@@ -186,7 +186,7 @@ def test_a_mixed_bundle_weighs_its_two_settings_on_validation(tmp_path, member_r
     grid = np.round(np.linspace(0, 1, 21), 2)  # the weight of the first setting (CGCNN: listed first)
     share = min(grid, key=lambda w: np.abs(w * (val[1] + val[2]) / 2 + (1 - w) * val[0] - truth).mean())
     assert card["weights"] == pytest.approx([share / 2, share / 2, 1 - share])
-    assert [s["kind"] for s in card["settings"]] == ["cgcnn", "feature_mlp"]
+    assert [s["kind"] for s in card["settings"]] == ["cgcnn", "chgnet_mlp"]
     assert [m["setting"] for m in card["members"]] == ["mp_elastic_bundle", "mp_elastic_bundle", "heads"]
     singles = [moduli.load_model(r / json.loads((r / "metrics.json").read_text())["best_checkpoint"])
                .predict(sample_structures[:6]) for r in (*member_runs, head)]
@@ -221,7 +221,7 @@ def test_a_bundle_of_three_settings_chooses_every_share_on_validation(tmp_path, 
     assert errors[shares] == pytest.approx(best, abs=1e-12)  # k / 20 and the card's 0.05 k: the same floats
     assert sum(shares) == pytest.approx(1.0)
     assert card["weights"] == pytest.approx([shares[0], shares[1] / 2, shares[1] / 2, shares[2]])
-    assert [s["kind"] for s in card["settings"]] == ["sevennet_mlp", "cgcnn", "feature_mlp"]
+    assert [s["kind"] for s in card["settings"]] == ["sevennet_mlp", "cgcnn", "chgnet_mlp"]
     singles = [moduli.load_model(r / json.loads((r / "metrics.json").read_text())["best_checkpoint"])
                .predict(sample_structures[:6]) for r in (sevennet, *member_runs, chgnet_head)]
     ensemble = load_bundled("tiny-three", tmp_path / "out")

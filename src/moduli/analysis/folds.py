@@ -28,7 +28,7 @@ import yaml
 from moduli.analysis.matbench_results import write_matbench_results
 from moduli.analysis.metrics import fit_std_scale, mae, r2, std_calibration
 from moduli.core.atomic import atomic_write
-from moduli.core.schema import net_kind
+from moduli.core.schema import canonical_kind, net_kind
 from moduli.core.weighted import weighted_mean_std
 
 METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2"))  # columns use "_"
@@ -37,7 +37,7 @@ METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("
 def run_kind(config: dict, metrics: dict) -> str:
     """The model kind of a network's run: ``metrics.json`` names it (runs from 2026-11-30 on);
     earlier runs name it in ``model.net.kind`` (CGCNN configs before kinds: in neither)."""
-    return metrics.get("kind") or net_kind(config["model"].get("net"))
+    return canonical_kind(metrics["kind"]) if metrics.get("kind") else net_kind(config["model"].get("net"))
 
 
 def run_record(run_dir: Path) -> dict:

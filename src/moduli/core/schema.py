@@ -51,9 +51,19 @@ def check_target(name: str) -> Target:
 DEFAULT_NET_KIND = "cgcnn"
 
 
+# Names kinds had before: checkpoints and run records that carry them still load, as the kind of
+# today's name (which is also its config's, conf/model/<name>.yaml).
+KIND_ALIASES = {"feature_mlp": "chgnet_mlp"}
+
+
+def canonical_kind(name: str) -> str:
+    """Today's name of a model kind (a recorded old name maps to it)."""
+    return KIND_ALIASES.get(name, name)
+
+
 def net_kind(net: dict | None) -> str:
     """The kind of network a ``model.net`` config (or a checkpoint's ``net``) describes."""
-    return (net or {}).get("kind", DEFAULT_NET_KIND)
+    return canonical_kind((net or {}).get("kind", DEFAULT_NET_KIND))
 
 
 SPLITS = ("train", "val", "test")

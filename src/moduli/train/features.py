@@ -1,9 +1,9 @@
 """Precompute the per-structure vectors a head kind reads, for a training source, into the cache.
 
-    python -m moduli.train.features [--kind feature_mlp] [--source mp_elastic] [--part K --parts N]
+    python -m moduli.train.features [--kind chgnet_mlp] [--source mp_elastic] [--part K --parts N]
         [--data-dir DIR] [--cache-dir DIR]
 
-``--kind`` is any kind whose network reads per-structure vectors (CHGNet's ``feature_mlp``,
+``--kind`` is any kind whose network reads per-structure vectors (CHGNet's ``chgnet_mlp``,
 ``sevennet_mlp``, ``sevennet_stiffness_mlp``, ...): each of its featurisers fills its own cache
 file, which training and prediction read. ``--part K --parts N`` takes every N-th record from the
 K-th, so N processes fill one cache side by side (one per core). Prints, per featuriser, the
@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
         "  moduli features --kind sevennet_mlp                       # SevenNet-0 vectors of mp_elastic\n"
-        "  moduli features --kind feature_mlp --part 0 --parts 2 &   # CHGNet's, two processes\n"
-        "  moduli features --kind feature_mlp --part 1 --parts 2")
-    parser.add_argument("--kind", choices=vector_kinds, default="feature_mlp")
+        "  moduli features --kind chgnet_mlp --part 0 --parts 2 &   # CHGNet's, two processes\n"
+        "  moduli features --kind chgnet_mlp --part 1 --parts 2")
+    parser.add_argument("--kind", choices=vector_kinds, default="chgnet_mlp")
     parser.add_argument("--source", choices=sorted(sources.NAMED_SOURCES), default="mp_elastic")
     parser.add_argument("--part", type=int, default=0, help="take records part, part + parts, ...")
     parser.add_argument("--parts", type=int, default=1)

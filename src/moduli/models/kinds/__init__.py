@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 from typing import Any
 
-from moduli.core.schema import net_kind
+from moduli.core.schema import canonical_kind, net_kind
 from moduli.models.kinds.base import ModelKind
 
 
@@ -34,7 +34,9 @@ KINDS: dict[str, ModelKind] = _discover()
 
 
 def kind_named(name: str) -> ModelKind:
-    """The registered kind called ``name`` (a clear error naming the known ones)."""
+    """The registered kind called ``name`` or a name it had before (a clear error naming the known
+    ones)."""
+    name = canonical_kind(name)
     if name not in KINDS:
         raise ValueError(f"unknown model kind {name!r}; choose from {sorted(KINDS)}")
     return KINDS[name]

@@ -13,7 +13,7 @@ from moduli.models.kinds.vector_head import VectorHeadKind
 
 
 class CHGNetHeadKind(VectorHeadKind):
-    name = "feature_mlp"
+    name = "chgnet_mlp"
     label = "CHGNet-feature heads"
     keys = (universal.KEY,)
     n_features = universal.N_FEATURES
