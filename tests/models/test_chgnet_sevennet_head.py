@@ -55,7 +55,7 @@ def test_the_head_trains_and_predicts_structures_as_in_training(head_run, mp_rec
 @pytest.mark.parametrize("change", ["chgnet weights", "sevennet model", "one part only"])
 def test_a_change_in_either_featuriser_is_refused(change, head_run, tmp_path):
     import moduli
-    from moduli.graphs.universal import FeaturesMismatch
+    from moduli.core.errors import FeaturesMismatch
 
     best = head_run / json.loads((head_run / "metrics.json").read_text())["best_checkpoint"]
     checkpoint = torch.load(best, weights_only=True)

@@ -95,7 +95,7 @@ def test_a_head_refuses_features_other_than_its_own(head_run, tmp_path):
     """A head whose checkpoint records another feature definition, or none (trained before the
     per-atom features), is refused with the reason, not used on mismatched inputs."""
     import moduli
-    from moduli.graphs.universal import FeaturesMismatch
+    from moduli.core.errors import FeaturesMismatch
 
     checkpoint = torch.load(best_of(head_run), weights_only=True)
     assert checkpoint["hyper_parameters"]["features"]["definition"] == 2

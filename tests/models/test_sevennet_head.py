@@ -99,7 +99,7 @@ def test_the_head_trains_through_its_config_and_predicts_structures_as_in_traini
 
 def test_a_head_refuses_other_sevennet_features(head_run, tmp_path):
     import moduli
-    from moduli.graphs.universal import FeaturesMismatch
+    from moduli.core.errors import FeaturesMismatch
 
     best = head_run / json.loads((head_run / "metrics.json").read_text())["best_checkpoint"]
     checkpoint = torch.load(best, weights_only=True)

@@ -7,7 +7,8 @@ from pymatgen.analysis.elasticity import ElasticTensor
 from pymatgen.core import Lattice, Structure
 from pymatgen.core.operations import SymmOp
 
-from moduli.models.kinds.sevennet_kelvin_head import kelvin_moduli, signed_log, voigt_bulk_modulus
+from moduli.models.kinds.sevennet_kelvin_head import signed_log
+from moduli.physics.elastic import kelvin_moduli, voigt_bulk_modulus
 
 
 def cubic(c11: float, c12: float, c44: float) -> np.ndarray:

@@ -26,6 +26,11 @@ class MissingInputError(UserInputError, FileNotFoundError):
     """A file or folder the user named does not exist."""
 
 
+class FeaturesMismatch(ValueError):
+    """A head trained on features of another definition, package or weights than the ones made
+    here: loading it would predict from numbers it never saw, so it is refused with the reason."""
+
+
 class NothingPredicted(RuntimeError):
     """A run over a non-empty input that predicted nothing: every input was rejected. Its files
     (the rejections with their reasons) are written; the command exits with status 1."""

@@ -28,6 +28,7 @@ from pymatgen.core import Structure
 
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
+from moduli.core.errors import FeaturesMismatch
 from moduli.graphs.cache import ArrayCache
 from moduli.graphs.featurizer import StructureRejected, structure_key
 
@@ -43,10 +44,6 @@ def feature_vector(prediction: dict[str, Any]) -> np.ndarray:
     pooled = [atoms.mean(axis=0), atoms.std(axis=0), atoms.min(axis=0), atoms.max(axis=0)]
     per_atom = np.asarray(prediction["crystal_fea"], np.float64) / len(atoms)
     return np.concatenate([per_atom, *pooled, [float(prediction["e"])]]).astype(np.float32)
-
-
-class FeaturesMismatch(ValueError):
-    """A head trained on features of another definition, package or weights than the ones here."""
 
 
 def check_spec(trained: dict[str, Any] | None, current: dict[str, Any]) -> None:

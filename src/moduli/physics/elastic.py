@@ -101,3 +101,28 @@ def kappa_min_clarke(young_gpa, mass_amu, n_atoms, density_g_cm3) -> np.ndarray:
     mean_mass = np.asarray(mass_amu, float) / np.asarray(n_atoms, float) * ATOMIC_MASS
     return (0.87 * BOLTZMANN * mean_mass ** (-2.0 / 3.0) * np.sqrt(_positive(young_gpa) * GPA)
             * (_positive(density_g_cm3) * G_PER_CM3) ** (1.0 / 6.0))
+
+
+# Invariants of a 6x6 Voigt stiffness matrix (GPa), read by the heads on SevenNet-0's clamped-ion
+# elastic constants.
+MANDEL = np.array([1.0, 1.0, 1.0, np.sqrt(2.0), np.sqrt(2.0), np.sqrt(2.0)])
+
+
+def voigt_bulk_modulus(c: np.ndarray) -> float:
+    """K_V = [(C11 + C22 + C33) + 2 (C12 + C13 + C23)] / 9 of a 6x6 Voigt matrix (pymatgen's
+    ``ElasticTensor.k_voigt``)."""
+    return float((np.trace(c[:3, :3]) + 2 * (c[0, 1] + c[0, 2] + c[1, 2])) / 9)
+
+
+def kelvin_moduli(c: np.ndarray) -> np.ndarray:
+    """The eigenvalues (GPa, ascending) of a 6x6 Voigt stiffness matrix in Mandel form, M = D C D
+    with D = diag(1, 1, 1, √2, √2, √2): the energy is ½ eᵀ M e in Mandel strains e, which rotate
+    by an orthogonal 6x6 matrix, so these are rotation invariants of the tensor."""
+    mandel = MANDEL[:, None] * c * MANDEL[None, :]
+    return np.linalg.eigvalsh((mandel + mandel.T) / 2)
+
+
+def voigt_shear_modulus(c: np.ndarray) -> float:
+    """G_V = [(C11 + C22 + C33) - (C12 + C13 + C23) + 3 (C44 + C55 + C66)] / 15 of a 6x6 Voigt
+    matrix: an invariant of the elastic tensor (pymatgen's ``ElasticTensor.g_voigt``)."""
+    return float((np.trace(c[:3, :3]) - (c[0, 1] + c[0, 2] + c[1, 2]) + 3 * np.trace(c[3:, 3:])) / 15)

@@ -30,7 +30,7 @@ from torch_geometric.data import Batch, Data
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
 from moduli.graphs.featurizer import StructureRejected
-from moduli.graphs.universal import FeaturesMismatch
+from moduli.core.errors import FeaturesMismatch
 from moduli.models.finetuned_sevennet import MODEL, FinetunedSevenNet, pretrained_body, sevennet_graph_arrays
 from moduli.models.kinds.base import ModelKind
 from moduli.models.kinds.sevennet_head import check_elements

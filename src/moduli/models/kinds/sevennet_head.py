@@ -37,7 +37,7 @@ from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
 from moduli.graphs.cache import ArrayCache
 from moduli.graphs.featurizer import StructureRejected, structure_key
-from moduli.graphs.universal import FeaturesMismatch
+from moduli.core.errors import FeaturesMismatch
 from moduli.models.kinds.vector_head import VectorHeadKind
 
 MODEL = "7net-0"

@@ -27,28 +27,11 @@ import numpy as np
 from pymatgen.core import Structure
 
 from moduli.models.kinds import sevennet_head
-from moduli.models.kinds.sevennet_stiffness_head import (KEY as STIFFNESS_KEY, SevenNetShear, shared_stiffness,
-                                                         voigt_shear_modulus)
+from moduli.models.kinds.sevennet_stiffness_head import KEY as STIFFNESS_KEY, SevenNetShear, shared_stiffness
+from moduli.physics.elastic import kelvin_moduli, voigt_bulk_modulus, voigt_shear_modulus
 from moduli.models.kinds.vector_head import VectorHeadKind
 
 KEY = "u_sevennet_kelvin"
-MANDEL = np.array([1.0, 1.0, 1.0, np.sqrt(2.0), np.sqrt(2.0), np.sqrt(2.0)])
-
-
-def voigt_bulk_modulus(c: np.ndarray) -> float:
-    """K_V = [(C11 + C22 + C33) + 2 (C12 + C13 + C23)] / 9 of a 6x6 Voigt matrix (pymatgen's
-    ``ElasticTensor.k_voigt``)."""
-    return float((np.trace(c[:3, :3]) + 2 * (c[0, 1] + c[0, 2] + c[1, 2])) / 9)
-
-
-def kelvin_moduli(c: np.ndarray) -> np.ndarray:
-    """The eigenvalues (GPa, ascending) of a 6x6 Voigt stiffness matrix in Mandel form, M = D C D
-    with D = diag(1, 1, 1, √2, √2, √2): the energy is ½ eᵀ M e in Mandel strains e, which rotate
-    by an orthogonal 6x6 matrix, so these are rotation invariants of the tensor."""
-    mandel = MANDEL[:, None] * c * MANDEL[None, :]
-    return np.linalg.eigvalsh((mandel + mandel.T) / 2)
-
-
 def signed_log(values: np.ndarray) -> np.ndarray:
     """sign(x) log10(1 + |x|): a log scale for moduli in GPa that keeps negative ones finite."""
     return np.sign(values) * np.log10(1 + np.abs(values))

@@ -28,6 +28,7 @@ from moduli.graphs.cache import ArrayCache
 from moduli.graphs.featurizer import structure_key
 from moduli.models.kinds import sevennet_head
 from moduli.models.kinds.vector_head import VectorHeadKind
+from moduli.physics.elastic import voigt_shear_modulus
 
 STRAIN = 0.03  # relative volume change of the two strained cells: large enough that float32 energies
 # resolve the curvature (at 1 %, a 2x2x2 silicon cell's K differed from the primitive's by 3e-4 in log10)
@@ -118,12 +119,6 @@ def voigt_strain(voigt: Tensor) -> Tensor:
     xx, yy, zz, yz, xz, xy = voigt
     return torch.stack([torch.stack([xx, xy / 2, xz / 2]), torch.stack([xy / 2, yy, yz / 2]),
                         torch.stack([xz / 2, yz / 2, zz])])
-
-
-def voigt_shear_modulus(c: np.ndarray) -> float:
-    """G_V = [(C11 + C22 + C33) - (C12 + C13 + C23) + 3 (C44 + C55 + C66)] / 15 of a 6x6 Voigt
-    matrix: an invariant of the elastic tensor (pymatgen's ``ElasticTensor.g_voigt``)."""
-    return float((np.trace(c[:3, :3]) - (c[0, 1] + c[0, 2] + c[1, 2]) + 3 * np.trace(c[3:, 3:])) / 15)
 
 
 class SevenNetShear(SevenNetStiffness):

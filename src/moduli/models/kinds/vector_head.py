@@ -6,7 +6,7 @@ A *vector featuriser* turns a structure into one fixed-length vector of intensiv
 - ``key``: the graph attribute that carries its vector (distinct per featuriser, so kinds reading
   different vectors share one ensemble and one graph);
 - ``spec``: what the vector is (model, versions, definition, length), recorded in checkpoints;
-- ``check_spec(recorded)``: raise :class:`~moduli.graphs.universal.FeaturesMismatch` with the reason
+- ``check_spec(recorded)``: raise :class:`~moduli.core.errors.FeaturesMismatch` with the reason
   unless a head trained on ``recorded`` can read the vectors made here;
 - ``featurize(records)``: vectors by record id (through its cache) and a rejection per structure
   it cannot read; ``compute_one(structure)``: one vector, raising with the reason.
@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from moduli.core.records import Record, Rejection
-from moduli.graphs.universal import FeaturesMismatch
+from moduli.core.errors import FeaturesMismatch
 from moduli.models.heads import FeatureMLP
 from moduli.models.kinds.base import ModelKind
 
