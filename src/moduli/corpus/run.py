@@ -83,12 +83,13 @@ def provenance_of(given: dict[str, list[str]]) -> dict[str, list[dict[str, Any]]
     return {prop: [_provenance(g) for g in entries] for prop, entries in given.items()}
 
 
-def load_ensemble(cfg: DictConfig) -> EnsemblePredictor:
+def load_ensemble(cfg: DictConfig, models: dict[str, list[dict[str, Any]]]) -> EnsemblePredictor:
     """The bulk and shear ensembles of ``cfg.ckpt`` (see :func:`moduli.models.table.resolve_models`;
-    unset: the bundled ensembles), each logged with where it came from."""
+    unset: the bundled ensembles), each logged with where it came from (``models``, from
+    :func:`provenance_of`)."""
     given = model_names(cfg)
     ensembles = resolve_models(given["bulk"], given["shear"], cfg.paths.data_dir)
-    for prop, entries in provenance_of(given).items():
+    for prop, entries in models.items():
         log.info("%s modulus: %s", prop, "; ".join(
             f"{p['name']} ({', '.join(m['sha256'][:12] for m in p['members'])})" if "name" in p
             else f"{p['path']} ({p['sha256'][:12]})" for p in entries))
@@ -182,7 +183,7 @@ def _run(cfg: DictConfig, out: Path, entries: Iterator[CorpusEntry], rules: Scre
     # The main process runs the networks while DataLoader workers parse and featurise: on CPU,
     # leave the workers their cores (oversubscribed cores cost a third of the throughput here).
     torch.set_num_threads(cfg.torch_threads or max(1, (os.cpu_count() or 1) - cfg.num_workers))
-    module = load_ensemble(cfg)
+    module = load_ensemble(cfg, models)
     writer = ShardWriter(out / "shards")
     progress = StructureProgress(cfg.progress)
     with trusted():
