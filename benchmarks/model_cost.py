@@ -30,7 +30,7 @@ from moduli.core.structures import parse_structure, read_json, table_rows  # noq
 def per_structure_ms(function, structures) -> float:
     """Milliseconds per structure of one pass, each step paying its own strain Hessians (the
     process-wide memo of clamped-ion matrices emptied first: no step reads another's)."""
-    from moduli.models.kinds.sevennet_stiffness_head import MATRICES
+    from moduli.features.sevennet_clamped import MATRICES
 
     MATRICES.clear()
     start = time.perf_counter()
@@ -63,8 +63,8 @@ def main() -> None:
 
     from moduli.graphs.atom_features import AtomFeatureTable
     from moduli.graphs.featurizer import CrystalGraphFeaturizer
-    from moduli.graphs.universal import CHGNetFeaturizer
-    from moduli.models.kinds.sevennet_head import LayerScalars, SevenNetFeaturizer
+    from moduli.features.chgnet import CHGNetFeaturizer
+    from moduli.features.sevennet import LayerScalars, SevenNetFeaturizer
 
     graphs = CrystalGraphFeaturizer(AtomFeatureTable.cgcnn())
     steps = {"crystal graph (every kind)": lambda s: [graphs.graph(x) for x in s]}
@@ -81,14 +81,14 @@ def main() -> None:
             return [eager(featurizer.graph_inputs(x)) for x in structures]
 
     steps["  the same layers not scripted (eager PyTorch)"] = eager_layers
-    from moduli.models.kinds.sevennet_stiffness_head import SevenNetShear, SevenNetStiffness
+    from moduli.features.sevennet_clamped import SevenNetShear, SevenNetStiffness
 
     stiffness, shear = SevenNetStiffness(), SevenNetShear()
     steps["SevenNet-0 clamped-ion K + P (sevennet_stiffness_mlp adds it)"] = \
         lambda s: [stiffness.compute_one(x) for x in s]
     steps["SevenNet-0 clamped-ion G_V (sevennet_elastic_mlp adds it)"] = \
         lambda s: [shear.compute_one(x) for x in s]
-    from moduli.models.kinds.sevennet_kelvin_head import SevenNetKelvin
+    from moduli.features.sevennet_clamped import SevenNetKelvin
 
     kelvin = SevenNetKelvin()
     steps["SevenNet-0 clamped-ion G_V, K_V, Kelvin moduli (sevennet_kelvin_mlp adds them)"] = \

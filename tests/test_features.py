@@ -16,7 +16,7 @@ def six_records(monkeypatch, mp_records):
 
 def test_parts_fill_one_cache_that_the_kind_reads(six_records, tmp_path, capsys):
     from moduli.graphs.featurizer import structure_key
-    from moduli.models.kinds import sevennet_head
+    from moduli.features import sevennet as sevennet_head
 
     for part in (0, 1):
         features.main(["--kind", "sevennet_mlp", "--part", str(part), "--parts", "2", "--cache-dir", str(tmp_path)])

@@ -18,12 +18,13 @@ ALLOWED = {
     "core": set(),
     "graphs": {"core"},
     "physics": {"core"},
+    "features": {"core", "graphs", "physics"},
     "baselines": {"core"},
     "data": {"core", "graphs"},
-    "models": {"core", "graphs", "physics"},
+    "models": {"core", "graphs", "physics", "features"},
     "analysis": {"core", "physics", "data"},
-    "train": {"core", "graphs", "physics", "baselines", "data", "models", "analysis"},
-    "corpus": {"core", "graphs", "physics", "models", "analysis"},
+    "train": {"core", "graphs", "physics", "features", "baselines", "data", "models", "analysis"},
+    "corpus": {"core", "graphs", "physics", "features", "models", "analysis"},
     "conf": set(),  # Hydra's YAML files, found as the package resource moduli.conf
 }
 
@@ -78,7 +79,7 @@ def test_the_walk_finds_an_upward_import(tmp_path, monkeypatch):
         (fake / sub).mkdir(parents=True)
         (fake / sub / "__init__.py").write_text("")
     (fake / "models" / "cgcnn.py").write_text("")
-    (fake / "graphs" / "bad.py").write_text("def f():\n    from moduli.models.cgcnn import CGCNN\n")
+    (fake / "graphs" / "bad.py").write_text("def f():\n    from moduli.models.networks.cgcnn import CGCNN\n")
     (fake / "graphs" / "worse.py").write_text("from moduli.models import cgcnn\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     problems = upward_imports()
@@ -93,6 +94,21 @@ def test_lower_layers_and_reports_do_not_load_lightning(layer):
             "print(sorted(k for k in sys.modules if k.split('.')[0] in ('lightning', 'pytorch_lightning')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", f"{layer} loads Lightning"
+
+
+FOUNDATION_PACKAGES = ("sevenn", "chgnet", "e3nn")
+
+
+def test_only_the_features_package_imports_the_foundation_models():
+    """sevenn, chgnet and e3nn are imported in moduli.features alone (functions included)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            if any(n.split(".")[0] in FOUNDATION_PACKAGES for n in names):
+                found.append(str(path.relative_to(PACKAGE)))
+    assert found and all(f.startswith("features/") for f in found), sorted(set(found))
 
 
 def test_every_subpackage_is_a_regular_package():

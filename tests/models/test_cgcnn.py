@@ -6,7 +6,7 @@ from torch_geometric.data import Batch
 
 import moduli
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
-from moduli.models.cgcnn import CGCNN, GaussianExpansion
+from moduli.models.networks.cgcnn import CGCNN, GaussianExpansion
 from tests.reference import dense_cgcnn, dense_inputs, naive_neighbors
 
 

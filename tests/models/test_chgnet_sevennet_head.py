@@ -21,10 +21,10 @@ def kind():
 
 
 def test_inputs_are_both_featurisers_vectors_and_either_can_reject(kind, sample_structures, tmp_path):
-    from moduli.graphs import universal
+    from moduli.features import chgnet as universal
     from moduli.graphs.atom_features import AtomFeatureTable
     from moduli.graphs.featurizer import CrystalGraphFeaturizer
-    from moduli.models.kinds import sevennet_head
+    from moduli.features import sevennet as sevennet_head
 
     polonium = Structure.from_spacegroup("Pm-3m", Lattice.cubic(3.35), ["Po"], [[0, 0, 0]])  # Z 84: CHGNet yes, SevenNet-0 no
     records = {f"r{i}": Record(f"r{i}", s) for i, s in enumerate(sample_structures[:3])}

@@ -31,7 +31,7 @@ def unseen_element() -> str:
     training structure holds."""
     from pymatgen.core.periodic_table import Element
 
-    from moduli.models.kinds.sevennet_head import shared_featurizer
+    from moduli.features.sevennet import shared_featurizer
 
     seen = set(model_card("mp-elastic-k")["domain"]["min_distance"])
     return next(e.symbol for e in map(Element.from_Z, range(1, 95))
@@ -85,7 +85,7 @@ def test_domain_notes_follow_the_recorded_domain(atom_table, rocksalt):
     """Elements, distances and the std bound against a domain computed here from two graphs."""
     from torch_geometric.data import Batch
 
-    from moduli.graphs.domain import TrainingDomain, domain_columns
+    from moduli.models.domain import TrainingDomain, domain_columns
     from moduli.graphs.featurizer import CrystalGraphFeaturizer
 
     featurizer = CrystalGraphFeaturizer(atom_table)

@@ -11,13 +11,13 @@ from tests.test_invariance import descriptions, silicon
 
 @pytest.fixture(scope="module")
 def parts():
-    from moduli.models.finetuned_sevennet import pretrained_body
+    from moduli.features.sevennet_graph import pretrained_body
 
     return pretrained_body()
 
 
 def graphs(structures, cutoff):
-    from moduli.models.finetuned_sevennet import sevennet_graph
+    from moduli.features.sevennet_graph import sevennet_graph
 
     return Batch.from_data_list([sevennet_graph(np.array(s.atomic_numbers), s.cart_coords, s.lattice.matrix, cutoff)
                                  for s in structures])
@@ -26,7 +26,7 @@ def graphs(structures, cutoff):
 def network(parts, seed=0, n_outputs=2):
     import copy
 
-    from moduli.models.finetuned_sevennet import FinetunedSevenNet
+    from moduli.models.networks.sevennet_body import FinetunedSevenNet
 
     body, _ = parts
     torch.manual_seed(seed)
@@ -34,7 +34,7 @@ def network(parts, seed=0, n_outputs=2):
 
 
 def test_the_pooled_vector_of_a_batch_is_the_frozen_features_vector(parts, sample_structures):
-    from moduli.models.kinds.sevennet_head import shared_featurizer
+    from moduli.features.sevennet import shared_featurizer
 
     structures = sample_structures[:4]
     net = network(parts).eval()

@@ -25,7 +25,7 @@ def head_run(tmp_path_factory, config):
 
 def test_the_head_trains_and_standardises_with_the_training_features(head_run, mp_records):
     from moduli.core.records import Record
-    from moduli.graphs.universal import CHGNetFeaturizer
+    from moduli.features.chgnet import CHGNetFeaturizer
 
     metrics = json.loads((head_run / "metrics.json").read_text())
     assert np.isfinite(metrics["test/mae"]) and metrics["n/train"] > 0

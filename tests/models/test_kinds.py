@@ -1,8 +1,10 @@
 """Model kinds: every recorded checkpoint loads through the registry, a config chooses its kind by
 ``_target_``, and a new kind trains and predicts through the generic code."""
+import sys
 from pathlib import Path
 
 import numpy as np
+
 import pytest
 import torch
 from torch import nn
@@ -130,3 +132,15 @@ def test_every_registered_kind_has_a_config_of_its_name(config):
         assert (conf / f"{name}.yaml").is_file(), f"kind {name} has no conf/model/{name}.yaml"
         target = config("train", f"model={name}").model.kind._target_
         assert get_class(target) is type(kind), (name, target)
+
+
+def test_each_kind_is_the_one_kind_of_the_module_of_its_name():
+    """moduli.models.kinds.<name> defines kind <name> and no other: name, module and config agree."""
+    from moduli.models.kinds.base import ModelKind
+
+    for name, kind in KINDS.items():
+        module = type(kind).__module__
+        assert module == f"moduli.models.kinds.{name}", (name, module)
+        defined = [v for v in vars(sys.modules[module]).values() if isinstance(v, type)
+                   and issubclass(v, ModelKind) and v.__module__ == module and "name" in vars(v)]
+        assert defined == [type(kind)], (name, defined)

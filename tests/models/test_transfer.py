@@ -4,7 +4,7 @@ import torch
 
 from moduli.core.errors import UserInputError
 from moduli.models.api import read_checkpoint
-from moduli.models.cgcnn import CGCNN
+from moduli.models.networks.cgcnn import CGCNN
 from moduli.models.transfer import init_from_pretrained, transferable_state
 
 

@@ -73,7 +73,7 @@ def describe(values: pd.Series) -> dict[str, float]:
             "p05": float(finite.quantile(0.05)), "p95": float(finite.quantile(0.95))}
 
 
-# Kinds of domain note (moduli.graphs.domain), by the words each begins with or holds.
+# Kinds of domain note (moduli.models.domain), by the words each begins with or holds.
 DOMAIN_REASONS = {"element not in training data": "not in training data",
                   "nearest-neighbour distance below training": "nearest-neighbour distance",
                   "ensemble std above calibrated range": "above the calibrated range",

@@ -3,7 +3,7 @@
 A graph holds atomic numbers ``z``, directed edges ``edge_index`` (row 0: neighbour, row 1: centre,
 so messages flow neighbour -> centre) and their lengths ``edge_dist`` in Å. The one-hot atom
 features and the Gaussian distance expansion are applied inside the model (see
-:mod:`moduli.models.cgcnn`), which keeps graphs small in memory and on disk and makes every
+:mod:`moduli.models.networks.cgcnn`), which keeps graphs small in memory and on disk and makes every
 checkpoint carry its own feature table.
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ import torch
 from moduli.core.normalizer import Normalizer
 from moduli.graphs.atom_features import AtomFeatureTable
 from moduli.graphs.featurizer import Featurization
-from moduli.models.cgcnn import CGCNN
+from moduli.models.networks.cgcnn import CGCNN
 
 ORIGINAL_FEATURIZATION = {"radius": 8.0, "max_neighbors": 12, "gaussian_step": 0.2}
 

@@ -17,7 +17,7 @@ from torch_geometric.data import Batch
 
 from moduli.core.schema import MODULI, UNNAMED_MODULUS, target_of
 from moduli.core.weighted import normalized_weights, weighted_mean_std
-from moduli.graphs.domain import TrainingDomain, domain_columns
+from moduli.models.domain import TrainingDomain, domain_columns
 from moduli.graphs.featurizer import Featurization
 from moduli.models.api import CrystalModel, featurize_for_prediction, warn_rejected
 from moduli.physics.derived import derived_properties
@@ -119,7 +119,7 @@ def modulus_columns(ensembles: dict[str, EnsembleModel], batch: Batch,
                     cells: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
     """B and G in GPa (``*_std`` for ensembles of two or more), the derived properties and the
     domain columns ``in_domain`` (True, False, or None where a model records no training domain)
-    and ``domain_note`` (why not; see :mod:`moduli.graphs.domain`).
+    and ``domain_note`` (why not; see :mod:`moduli.models.domain`).
 
     ``cells`` holds each graph's ``density_g_cm3``, ``n_atoms``, ``volume_a3`` and ``mass_amu``
     (primitive cell).

@@ -18,7 +18,7 @@ import torch
 from moduli.core.assets import ASSETS, fetch
 from moduli.core.errors import UserInputError
 from moduli.models.api import read_checkpoint
-from moduli.models.cgcnn import BODY_PREFIXES, CGCNN
+from moduli.models.networks.cgcnn import BODY_PREFIXES, CGCNN
 from moduli.models.convert import is_original_checkpoint, original_net_sizes
 
 # Names (asset names and file names) of networks that learned elastic labels.

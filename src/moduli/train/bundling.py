@@ -44,7 +44,7 @@ from moduli.core.schema import TARGETS
 from moduli.core.weighted import weighted_mean_std
 from moduli.data.sources import NAMED_SOURCES, load_named
 from moduli.graphs.atom_features import AtomFeatureTable
-from moduli.graphs.domain import TrainingDomain
+from moduli.models.domain import TrainingDomain
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.api import read_checkpoint
 from moduli.models.kinds import kind_named

@@ -19,7 +19,7 @@ from moduli.core.assets import default_cache_dir
 from moduli.data import sources
 from moduli.graphs.featurizer import structure_key
 from moduli.models.kinds import KINDS, kind_named
-from moduli.models.kinds.vector_head import VectorHeadKind
+from moduli.models.kinds.feature_heads import VectorHeadKind
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:

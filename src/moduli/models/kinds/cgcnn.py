@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from moduli.models.cgcnn import BODY_PREFIXES, CGCNN
+from moduli.models.networks.cgcnn import BODY_PREFIXES, CGCNN
 from moduli.models.kinds.base import ModelKind
 
 

@@ -1,6 +1,6 @@
 """The fine-tuned SevenNet kind: SevenNet-0 trained end to end with a moduli head.
 
-The network is :class:`moduli.models.finetuned_sevennet.FinetunedSevenNet` (SevenNet-0's body,
+The network is :class:`moduli.models.networks.sevennet_body.FinetunedSevenNet` (SevenNet-0's body,
 its per-layer atom means of the scalar channels, an MLP), behind an adapter that reads the crystal
 graph's batch. Besides the crystal graph (whose ``z`` gives the atoms), each structure carries
 SevenNet's own graph: the index pairs and vectors of every edge within SevenNet-0's 5 Å cutoff
@@ -16,81 +16,22 @@ CPU (slow: a forward and backward pass through SevenNet-0 per structure) and on 
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from pymatgen.core import Structure
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 
+from moduli.core.errors import FeaturesMismatch
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
+from moduli.features.sevennet_graph import EDGE_INDEX, shared_graphs
 from moduli.graphs.featurizer import StructureRejected
-from moduli.core.errors import FeaturesMismatch
-from moduli.models.finetuned_sevennet import MODEL, FinetunedSevenNet, pretrained_body, sevennet_graph_arrays
 from moduli.models.kinds.base import ModelKind
-from moduli.models.kinds.sevennet_head import check_elements
-
-EDGE_INDEX, EDGE_VEC = "sn_edge_index", "sn_edge_vec"
-
-
-class SevenNetGraphs:
-    """Adds SevenNet's graph of a structure to its crystal graph; rejects elements SevenNet-0
-    was not trained on."""
-
-    def __init__(self):
-        import sevenn
-
-        body, self.cutoff = pretrained_body()
-        self.known_z = {int(z) for z in body.type_map}
-        self.spec = {"name": "sevennet_graph", "package": sevenn.__version__, "model": MODEL,
-                     "cutoff": self.cutoff}
-
-    def add(self, graph: Data, structure: Structure) -> None:
-        check_elements(structure, self.known_z, "the fine-tuned SevenNet members")
-        arrays = sevennet_graph_arrays(np.array(structure.atomic_numbers), structure.cart_coords,
-                                       structure.lattice.matrix, self.cutoff)
-        graph[EDGE_INDEX] = torch.from_numpy(np.asarray(arrays["edge_index"], dtype=np.int64))
-        graph[EDGE_VEC] = torch.from_numpy(np.asarray(arrays["edge_vec"], dtype=np.float32))
-
-
-@functools.lru_cache(maxsize=None)
-def shared_graphs() -> SevenNetGraphs:
-    """One per process (it loads SevenNet-0 once for its cutoff and elements)."""
-    return SevenNetGraphs()
-
-
-class FinetunedSevenNetNetwork(nn.Module):
-    """The crystal graph batch (``z``, SevenNet's edges) -> :class:`FinetunedSevenNet` -> the
-    ``output``-th normalised target. Keeps the atom table as a buffer, as every kind does."""
-
-    def __init__(self, atom_table: Tensor, hidden: int = 256, n_layers: int = 2, dropout: float = 0.1,
-                 n_outputs: int = 1, output: int = 0):
-        super().__init__()
-        if not 0 <= output < n_outputs:
-            raise ValueError(f"output {output} of a network with {n_outputs} outputs")
-        self.register_buffer("atom_table", torch.as_tensor(atom_table, dtype=torch.float32))
-        self.net = FinetunedSevenNet(pretrained_body()[0], n_outputs, hidden, n_layers, dropout)
-        self.output = output
-
-    @staticmethod
-    def sevennet_inputs(batch: Batch) -> dict[str, Tensor]:
-        missing = [key for key in (EDGE_INDEX, EDGE_VEC) if getattr(batch, key, None) is None]
-        if missing:
-            raise ValueError(f"this model reads SevenNet's graph (attributes {missing}), which its kind "
-                             "(moduli.models.kinds.sevennet_finetuned) adds to each graph")
-        return {"x": batch.z, "atomic_numbers": batch.z, "edge_index": batch[EDGE_INDEX],
-                "edge_vec": batch[EDGE_VEC], "batch": batch.batch}
-
-    def pooled(self, batch: Batch) -> Tensor:
-        return self.net.pooled(self.sevennet_inputs(batch))
-
-    def forward(self, batch: Batch) -> Tensor:
-        return self.net(self.sevennet_inputs(batch))[:, self.output]
+from moduli.models.networks.sevennet_body import FinetunedSevenNetNetwork
 
 
 class FinetunedSevenNetKind(ModelKind):

@@ -14,7 +14,7 @@ from tests.models.head_runs import loaded_head_predicts_as_in_training, train_he
 
 @pytest.fixture(scope="module")
 def featurizer(tmp_path_factory):
-    from moduli.models.kinds.sevennet_head import SevenNetFeaturizer
+    from moduli.features.sevennet import SevenNetFeaturizer
 
     return SevenNetFeaturizer(tmp_path_factory.mktemp("sevennet-cache"))
 
@@ -29,7 +29,7 @@ def test_the_vector_pools_the_scalar_channels_of_each_interaction_layer(definiti
     from sevenn.atom_graph_data import AtomGraphData
     from sevenn.train.dataload import unlabeled_atoms_to_graph
 
-    from moduli.models.kinds.sevennet_head import shared_featurizer
+    from moduli.features.sevennet import shared_featurizer
 
     structure = sample_structures[3]
     featurizer = featurizer if definition == 1 else shared_featurizer(None, 2)
@@ -67,7 +67,7 @@ def test_a_killed_featurisation_keeps_the_vectors_it_computed(featurizer, sample
     structure), so a run killed half-way is resumed, not repeated."""
     from moduli.graphs.cache import ArrayCache
     from moduli.graphs.featurizer import structure_key
-    from moduli.models.kinds import sevennet_head
+    from moduli.features import sevennet as sevennet_head
 
     monkeypatch.setattr(featurizer, "cache", ArrayCache(tmp_path / "cache.sqlite", "features", {"features": np.float32}))
     monkeypatch.setattr(sevennet_head, "CACHE_EVERY", 2)

@@ -62,7 +62,7 @@ def check_spec(trained: dict[str, Any] | None, current: dict[str, Any]) -> None:
 
 class CHGNetFeaturizer:
     """Structures -> CHGNet feature vectors, through an optional disk cache (a vector featuriser
-    as :mod:`moduli.models.kinds.vector_head` describes)."""
+    as :mod:`moduli.models.kinds.feature_heads` describes)."""
 
     key = KEY
 

@@ -1,14 +1,27 @@
-"""SevenNet heads that also read the potential's own clamped-ion bulk modulus.
+"""SevenNet-0's clamped-ion elastic response as features (fractional coordinates fixed).
 
-Beside SevenNet-0's 640 features (:mod:`.sevennet_head`, definition 1), two numbers per
-structure from SevenNet-0's energies of the cell scaled to 97 %, 100 % and 103 % of its volume
-with fractional coordinates fixed: log10 of the clamped-ion bulk modulus K = V d²E/dV² (GPa,
-clipped at 0.1 GPa so an unstable cell still gives a number) and the pressure -dE/dV (GPa), both
-by central differences. Clamped ions overestimate K where atoms would relax under strain (a
-relaxed-ion K needs ~1.5 s per structure), but as a *feature* the head learns what to make of it;
-a probe found the potentials' K ranks DFT's well (Spearman 0.97 relaxed). Both numbers
-are intensive, so a supercell gives the same. Three energy evaluations on top of the features
-(TorchScript; ``benchmarks/model_cost.py`` has the cost): a row of the accuracy table, not a default.
+Three featurisers share SevenNet-0's energy model and the memo of its strain Hessian:
+
+- :class:`SevenNetStiffness` (``u_sevennet_stiff``, 2 numbers): from the energies of the cell
+  scaled to 97 %, 100 % and 103 % of its volume, log10 of the clamped-ion bulk modulus
+  K = V d²E/dV² (GPa, clipped at 0.1 GPa so an unstable cell still gives a number) and the
+  pressure -dE/dV (GPa), by central differences. Clamped ions overestimate K where atoms would
+  relax (a relaxed-ion K needs ~1.5 s per structure), but as a *feature* the head learns what to
+  make of it: the potentials' K ranks DFT's well (Spearman 0.97 relaxed). Three energies on top
+  of the 640 features (TorchScript; ``benchmarks/model_cost.py`` has the cost).
+- :class:`SevenNetShear` (``u_sevennet_shear``, 1 number): log10 of the Voigt shear modulus of the
+  exact strain Hessian of the energy (its docstring says how, and why not finite strains).
+- :class:`SevenNetKelvin` (``u_sevennet_kelvin``, 8 numbers): from the same Hessian C, what a shear
+  modulus also depends on (how anisotropic the crystal is, how close a shear mode is to unstable:
+  DFT's G_VRH averages Voigt's bound with Reuss's, which the softest modes dominate): log10 G_V
+  and log10 K_V (clipped at 0.1 GPa) and the six **Kelvin moduli**, the eigenvalues of C in
+  Mandel form (shear rows and columns scaled by √2, so that a rotation acts on it as an
+  orthogonal 6x6 matrix), sorted, each as sign(λ) log10(1 + |λ| / 1 GPa) (an unstable clamped
+  mode stays finite).
+
+Every number is an invariant of the tensor and intensive (per volume), so every cell, origin,
+orientation and atom order of a crystal gives the same. The Hessian costs 0.53 s per structure on
+one thread; :class:`MatrixMemo` computes it once for every featuriser that reads it.
 """
 from __future__ import annotations
 
@@ -17,7 +30,6 @@ import functools
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -26,23 +38,22 @@ from torch import Tensor, nn
 
 from moduli.graphs.cache import ArrayCache
 from moduli.graphs.featurizer import structure_key
-from moduli.models.kinds import sevennet_head
-from moduli.models.kinds.vector_head import VectorHeadKind
-from moduli.physics.elastic import voigt_shear_modulus
+from moduli.features import sevennet as sevennet_features
+from moduli.physics.elastic import kelvin_moduli, voigt_bulk_modulus, voigt_shear_modulus
 
 STRAIN = 0.03  # relative volume change of the two strained cells: large enough that float32 energies
 # resolve the curvature (at 1 %, a 2x2x2 silicon cell's K differed from the primitive's by 3e-4 in log10)
 EV_PER_A3_IN_GPA = 160.21766208
-KEY = "u_sevennet_stiff"
+STIFFNESS_KEY = "u_sevennet_stiff"
 
 
-class SevenNetStiffness(sevennet_head.SevenNetFeaturizer):
+class SevenNetStiffness(sevennet_features.SevenNetFeaturizer):
     """Structures -> [log10 clamped-ion K (GPa), pressure (GPa)] from SevenNet-0's energies,
     through an optional disk cache (its own file); reads and rejects elements as the features do."""
 
     def __init__(self, cache_dir: str | Path | None = None):
         super().__init__(None, 1)
-        self.key, self.n_features = KEY, 2
+        self.key, self.n_features = STIFFNESS_KEY, 2
         self.spec = {**self.spec, "name": "sevennet_clamped_stiffness", "strain": STRAIN, "n_features": 2}
         self.cache = self.own_cache(cache_dir, "stiffness")
 
@@ -98,16 +109,6 @@ class SevenNetStiffness(sevennet_head.SevenNetFeaturizer):
 @functools.lru_cache(maxsize=None)
 def shared_stiffness(cache_dir: str | None = None) -> SevenNetStiffness:
     return SevenNetStiffness(cache_dir)
-
-
-class SevenNetStiffnessHeadKind(VectorHeadKind):
-    name = "sevennet_stiffness_mlp"
-    label = "SevenNet-feature + stiffness heads"
-    keys = (sevennet_head.DEFINITIONS[1][1], KEY)
-    n_features = sevennet_head.vector_length(1) + 2
-
-    def featurizers(self, cache_dir: str | None = None) -> list[Any]:
-        return [sevennet_head.shared_featurizer(cache_dir, 1), shared_stiffness(cache_dir)]
 
 
 SHEAR_KEY = "u_sevennet_shear"
@@ -227,14 +228,36 @@ def shared_shear(cache_dir: str | None = None) -> SevenNetShear:
     return SevenNetShear(cache_dir)
 
 
-class SevenNetElasticHeadKind(VectorHeadKind):
-    """SevenNet-0's 640 features, its clamped-ion K and pressure, and its clamped-ion Voigt shear
-    modulus (643 numbers; three energies and one strain Hessian per structure on top of the features)."""
 
-    name = "sevennet_elastic_mlp"
-    label = "SevenNet-feature + clamped-ion K and G heads"
-    keys = (sevennet_head.DEFINITIONS[1][1], KEY, SHEAR_KEY)
-    n_features = sevennet_head.vector_length(1) + 3
+KELVIN_KEY = "u_sevennet_kelvin"
 
-    def featurizers(self, cache_dir: str | None = None) -> list[Any]:
-        return [sevennet_head.shared_featurizer(cache_dir, 1), shared_stiffness(cache_dir), shared_shear(cache_dir)]
+
+def signed_log(values: np.ndarray) -> np.ndarray:
+    """sign(x) log10(1 + |x|): a log scale for moduli in GPa that keeps negative ones finite."""
+    return np.sign(values) * np.log10(1 + np.abs(values))
+
+
+class SevenNetKelvin(SevenNetShear):
+    """Structures -> [log10 G_V, log10 K_V, 6 signed-log Kelvin moduli] of SevenNet-0's
+    clamped-ion elastic matrix (8 numbers, one strain Hessian), through an optional disk cache."""
+
+    def __init__(self, cache_dir: str | Path | None = None):
+        super().__init__(None)
+        self.key, self.n_features = KELVIN_KEY, 8
+        self.spec = {**self.spec, "name": "sevennet_clamped_invariants", "n_features": 8,
+                     "numbers": "log10 G_V, log10 K_V, sorted Kelvin moduli as sign(x) log10(1 + |x|)"}
+        self.cache = self.own_cache(cache_dir, "clamped-invariants")
+
+    def compute_one(self, structure: Structure) -> np.ndarray:
+        self.check(structure)
+        c = self.elastic_matrix(structure)
+        averages = [np.log10(max(voigt_shear_modulus(c), 0.1)), np.log10(max(voigt_bulk_modulus(c), 0.1))]
+        vector = np.concatenate([averages, signed_log(kelvin_moduli(c))])
+        if not np.all(np.isfinite(vector)):
+            raise ValueError("SevenNet clamped-ion elastic invariants are not finite")
+        return vector.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def shared_kelvin(cache_dir: str | None = None) -> SevenNetKelvin:
+    return SevenNetKelvin(cache_dir)

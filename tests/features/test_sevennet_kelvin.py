@@ -7,7 +7,7 @@ from pymatgen.analysis.elasticity import ElasticTensor
 from pymatgen.core import Lattice, Structure
 from pymatgen.core.operations import SymmOp
 
-from moduli.models.kinds.sevennet_kelvin_head import signed_log
+from moduli.features.sevennet_clamped import signed_log
 from moduli.physics.elastic import kelvin_moduli, voigt_bulk_modulus
 
 
@@ -49,7 +49,7 @@ def test_signed_log_keeps_an_unstable_mode_finite_and_ordered():
 
 @pytest.fixture(scope="module")
 def kelvin():
-    from moduli.models.kinds.sevennet_kelvin_head import SevenNetKelvin
+    from moduli.features.sevennet_clamped import SevenNetKelvin
 
     return SevenNetKelvin()
 

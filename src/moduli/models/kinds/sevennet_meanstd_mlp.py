@@ -1,6 +1,6 @@
 """SevenNet-feature heads on mean and spread: an MLP on SevenNet-0's scalar channels pooled over
 the atoms by mean *and* (population) standard deviation, layer by layer (definition 2 of
-:mod:`.sevennet_head`, 1,280 numbers, graph attribute ``u_sevennet_ms``).
+:mod:`moduli.features.sevennet`, 1,280 numbers, graph attribute ``u_sevennet_ms``).
 
 The standard deviation says how different the atoms' environments are, which a mean hides (a
 crystal with one soft and one stiff sublattice has the same mean as a uniform one). It is
@@ -8,8 +8,8 @@ intensive, as the mean: a supercell repeats every atom equally often.
 """
 from __future__ import annotations
 
-from moduli.models.kinds.sevennet_head import DEFINITIONS, SevenNetFeaturizer, shared_featurizer, vector_length
-from moduli.models.kinds.vector_head import VectorHeadKind
+from moduli.features.sevennet import DEFINITIONS, SevenNetFeaturizer, shared_featurizer, vector_length
+from moduli.models.kinds.feature_heads import VectorHeadKind
 
 
 class SevenNetMeanStdHeadKind(VectorHeadKind):

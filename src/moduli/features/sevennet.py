@@ -1,4 +1,4 @@
-"""The SevenNet-feature head kind: an MLP on frozen SevenNet-0 features of each structure.
+"""SevenNet-0 feature vectors: the per-layer atom means (and spreads) of its scalar channels.
 
 SevenNet-0 (Park et al., J. Chem. Theory Comput. 20, 4857 (2024); PyPI ``sevenn``, MIT, weights
 inside the wheel, so it works offline) is an equivariant interatomic potential trained on the
@@ -7,7 +7,7 @@ interaction layers start with 128 scalar (0e) channels; the mean of those over t
 structure, layer by layer, is a 640-number description of the crystal (definition 1; a probe found it
 more informative for K and G than CHGNet's 321 numbers, at about half the cost).
 Definition 2 adds the standard deviation over the atoms, layer by layer (1,280 numbers), which the
-kind of :mod:`.sevennet_meanstd_head` reads. Means and (population) standard deviations only:
+kind ``sevennet_meanstd_mlp`` reads. Means and (population) standard deviations only:
 every number is intensive, so a crystal gets one vector whatever cell describes it.
 
 SevenNet-0 runs here as TorchScript (:class:`LayerScalars`: the layers up to the fifth gate,
@@ -36,9 +36,8 @@ from torch import Tensor, nn
 from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
 from moduli.graphs.cache import ArrayCache
-from moduli.graphs.featurizer import StructureRejected, structure_key
 from moduli.core.errors import FeaturesMismatch
-from moduli.models.kinds.vector_head import VectorHeadKind
+from moduli.graphs.featurizer import StructureRejected, structure_key
 
 MODEL = "7net-0"
 N_LAYERS, N_SCALARS = 5, 128
@@ -93,7 +92,7 @@ class LayerScalars(nn.Module):
 
 class SevenNetFeaturizer:
     """Structures -> SevenNet-0 feature vectors of one definition (:data:`DEFINITIONS`), through
-    an optional disk cache (a vector featuriser as :mod:`.vector_head` describes)."""
+    an optional disk cache (a vector featuriser as :mod:`moduli.features` describes)."""
 
     def __init__(self, cache_dir: str | Path | None = None, definition: int = 1):
         import sevenn
@@ -199,13 +198,3 @@ def check_elements(structure: Structure, known_z: set[int], readers: str) -> Non
 def shared_featurizer(cache_dir: str | None = None, definition: int = 1) -> SevenNetFeaturizer:
     """One featuriser per process, cache dir and definition (SevenNet loads once for each)."""
     return SevenNetFeaturizer(cache_dir, definition)
-
-
-class SevenNetHeadKind(VectorHeadKind):
-    name = "sevennet_mlp"
-    label = "SevenNet-feature heads"
-    keys = (DEFINITIONS[1][1],)
-    n_features = vector_length(1)
-
-    def featurizers(self, cache_dir: str | None = None) -> list[SevenNetFeaturizer]:
-        return [shared_featurizer(cache_dir, 1)]

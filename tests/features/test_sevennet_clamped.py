@@ -13,7 +13,7 @@ EV_PER_A3_IN_GPA = 160.21766208
 
 @pytest.fixture(scope="module")
 def stiffness():
-    from moduli.models.kinds.sevennet_stiffness_head import SevenNetStiffness
+    from moduli.features.sevennet_clamped import SevenNetStiffness
 
     return SevenNetStiffness()
 
@@ -65,7 +65,7 @@ def test_one_vector_per_crystal(stiffness):
 
 @pytest.fixture(scope="module")
 def shear():
-    from moduli.models.kinds.sevennet_stiffness_head import SevenNetShear
+    from moduli.features.sevennet_clamped import SevenNetShear
 
     return SevenNetShear()
 
@@ -132,7 +132,7 @@ def test_the_shear_featuriser_works_under_inference_mode(shear):
     computes it: the memo of matrices cleared before)."""
     import torch
 
-    from moduli.models.kinds.sevennet_stiffness_head import MATRICES
+    from moduli.features.sevennet_clamped import MATRICES
 
     MATRICES.clear()
     with torch.inference_mode():
@@ -145,8 +145,8 @@ def test_featurisers_that_read_one_structures_matrix_compute_it_once(shear, monk
     """The shear featuriser and the invariants' featuriser share the strain Hessian of a
     structure (a bundle mixing both kinds pays it once, and both read the same numbers); the memo
     keeps the last ``size`` matrices."""
-    from moduli.models.kinds import sevennet_stiffness_head as module
-    from moduli.models.kinds.sevennet_kelvin_head import SevenNetKelvin
+    from moduli.features import sevennet_clamped as module
+    from moduli.features.sevennet_clamped import SevenNetKelvin
 
     calls = []
     hessian = module.SevenNetShear.strain_hessian

@@ -1,19 +1,11 @@
 """What every head on frozen foundation-model features shares: inputs are per-structure vectors.
 
-A *vector featuriser* turns a structure into one fixed-length vector of intensive numbers
-(CHGNet's in :mod:`moduli.graphs.universal`, SevenNet's in :mod:`.sevennet_head`). It has
-
-- ``key``: the graph attribute that carries its vector (distinct per featuriser, so kinds reading
-  different vectors share one ensemble and one graph);
-- ``spec``: what the vector is (model, versions, definition, length), recorded in checkpoints;
-- ``check_spec(recorded)``: raise :class:`~moduli.core.errors.FeaturesMismatch` with the reason
-  unless a head trained on ``recorded`` can read the vectors made here;
-- ``featurize(records)``: vectors by record id (through its cache) and a rejection per structure
-  it cannot read; ``compute_one(structure)``: one vector, raising with the reason.
+Each reads the vectors of one or more *vector featurisers* (:mod:`moduli.features` says what
+they are: a graph key, a spec, a cache).
 
 A head kind (:class:`VectorHeadKind`) names its featurisers and their keys (``keys``, known
 without loading any foundation model); its network
-(:class:`~moduli.models.heads.FeatureMLP`) reads their vectors concatenated in that order. A head
+(:class:`~moduli.models.networks.feature_mlp.FeatureMLP`) reads their vectors concatenated in that order. A head
 on one featuriser records that featuriser's spec; a head on several records ``{"parts": [...]}``.
 """
 from __future__ import annotations
@@ -30,7 +22,7 @@ from torch_geometric.data import Data
 
 from moduli.core.records import Record, Rejection
 from moduli.core.errors import FeaturesMismatch
-from moduli.models.heads import FeatureMLP
+from moduli.models.networks.feature_mlp import FeatureMLP
 from moduli.models.kinds.base import ModelKind
 
 

@@ -1,5 +1,5 @@
 """A head on precomputed per-structure features: an MLP from one or more per-structure vectors of
-a graph (``u``: the CHGNet features of :mod:`moduli.graphs.universal`; ``u_sevennet``: SevenNet's)
+a graph (``u``: the CHGNet features of :mod:`moduli.features.chgnet`; ``u_sevennet``: SevenNet's)
 to one number (the normalised target).
 
 The features are standardised with the training set's mean and std, stored as buffers so that

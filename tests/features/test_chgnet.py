@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from moduli.core.records import Record
-from moduli.graphs.universal import N_FEATURES, CHGNetFeaturizer
+from moduli.features.chgnet import N_FEATURES, CHGNetFeaturizer
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from moduli.graphs import universal
-from moduli.models.kinds import sevennet_head
-from moduli.models.kinds.vector_head import VectorHeadKind
+from moduli.features import chgnet, sevennet
+from moduli.models.kinds.feature_heads import VectorHeadKind
 
 
 class CHGNetSevenNetHeadKind(VectorHeadKind):
     name = "chgnet_sevennet_mlp"
     label = "CHGNet+SevenNet-feature heads"
-    keys = (universal.KEY, sevennet_head.DEFINITIONS[1][1])
-    n_features = universal.N_FEATURES + sevennet_head.vector_length(1)
+    keys = (chgnet.KEY, sevennet.DEFINITIONS[1][1])
+    n_features = chgnet.N_FEATURES + sevennet.vector_length(1)
 
     def featurizers(self, cache_dir: str | None = None) -> list[Any]:
-        return [universal.shared_featurizer(cache_dir), sevennet_head.shared_featurizer(cache_dir, 1)]
+        return [chgnet.shared_featurizer(cache_dir), sevennet.shared_featurizer(cache_dir, 1)]
