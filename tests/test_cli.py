@@ -11,6 +11,7 @@ import bz2
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -251,15 +252,27 @@ def test_python_api_takes_structures_atoms_and_names_what_it_accepts(real):
     assert api.predict.__doc__.startswith("Bulk and shear moduli")
 
 
+def build_wheel(tmp_path: Path) -> Path:
+    """The wheel of the checkout's source, built from a copy without the checkout's build outputs
+    (a stale ``build/lib`` would put modules that no longer exist into the wheel)."""
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "experiments", "logs", "__pycache__"))
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                             "-q", "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return next((tmp_path / "dist").glob("moduli-*.whl"))
+
+
 def test_the_wheel_carries_the_configs_and_the_bundled_models(tmp_path):
     import zipfile
 
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                             "-q", "-w", str(tmp_path), str(REPO)], capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    wheel = next(tmp_path.glob("moduli-*.whl"))
+    wheel = build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {p.relative_to(REPO / "src").as_posix() for p in (REPO / "src").rglob("*.py")
+               if "egg-info" not in p.as_posix()}
+    assert {n for n in names if n.endswith(".py")} == modules  # every module, and none that is gone
     configs = {p.relative_to(REPO / "src").as_posix() for p in (REPO / "src" / "moduli" / "conf").rglob("*.yaml")}
     assert configs <= names, sorted(configs - names)[:5]
     bundled = {p.relative_to(REPO / "src").as_posix() for p in (REPO / "src" / "moduli" / "models" / "bundled").rglob("*")
@@ -278,15 +291,13 @@ def test_the_wheel_installed_in_a_fresh_venv_predicts_offline_from_tmp(tmp_path,
     import site
     import venv
 
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path / "dist"), str(REPO)], check=True, timeout=600)
+    wheel = build_wheel(tmp_path)
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     (Path(purelib) / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    wheel = next((tmp_path / "dist").glob("moduli-*.whl"))
     subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)],
                    check=True, timeout=600)
     root, _, _ = inputs

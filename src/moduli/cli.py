@@ -106,6 +106,10 @@ def _predict_parser() -> argparse.ArgumentParser:
                         help="also draw the corpus figures (moduli maps, distributions) into the run folder")
     parser.add_argument("--overwrite", action="store_true",
                         help="discard the work of an earlier run with this OUTPUT and start afresh")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="compute the foundation-model features afresh and keep none (default: read "
+                             "and fill the feature cache, $MODULI_CACHE_DIR or ~/.cache/moduli, so a "
+                             "second run of the same structures skips SevenNet-0)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                         help="any other setting of predict.yaml as a Hydra override (e.g. chunk_size=1000)")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
@@ -145,6 +149,8 @@ def _predict_config(args: argparse.Namespace, output: Path, run_dir: Path) -> Di
         OmegaConf.update(cfg, "paths.output_dir", str(run_dir))
         OmegaConf.update(cfg, "figures", bool(args.figures))
         OmegaConf.update(cfg, "resume", not args.overwrite)
+        if args.no_cache:
+            OmegaConf.update(cfg, "cache", False)
         OmegaConf.update(cfg, "progress", sys.stderr.isatty() and not args.quiet)
         for key in ("batch_size", "num_workers"):
             if getattr(args, key) is not None:

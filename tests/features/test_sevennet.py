@@ -107,3 +107,28 @@ def test_a_head_refuses_other_sevennet_features(head_run, tmp_path):
     torch.save(checkpoint, tmp_path / "other.ckpt")
     with pytest.raises(FeaturesMismatch, match="7net-l3i5"):
         moduli.load_model(tmp_path / "other.ckpt")
+
+
+@pytest.mark.parametrize("definition", [1, 2])
+def test_vectors_computed_in_batches_equal_those_computed_one_by_one(definition, sample_structures, atom_table):
+    """compute_batch on a batch of real structures of different sizes, some of them already known
+    (no edges), gives compute_one's vectors to 1e-5 for the others."""
+    from torch_geometric.data import Batch
+
+    from moduli.features.sevennet import shared_featurizer
+    from moduli.graphs.featurizer import CrystalGraphFeaturizer
+
+    featurizer = shared_featurizer(None, definition)
+    graphs_of = CrystalGraphFeaturizer(atom_table)
+    structures = sample_structures[:12]
+    known = {1, 4, 5}
+    graphs = []
+    for i, structure in enumerate(structures):
+        graph = graphs_of.graph(structure)
+        featurizer.add_batch_inputs(graph, None if i in known else structure)
+        graphs.append(graph)
+    pending = torch.tensor([i for i in range(len(structures)) if i not in known])
+    vectors = featurizer.compute_batch(Batch.from_data_list(graphs), pending).numpy()
+    expected = np.stack([featurizer.compute_one(structures[int(i)]) for i in pending])
+    assert vectors.shape == expected.shape == (len(pending), featurizer.n_features)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5, rtol=1e-5)

@@ -98,3 +98,43 @@ def test_moduli_predict_stays_callable_after_the_predict_package_is_imported(roc
     from moduli import predict
 
     assert predict([rocksalt])["formula"].tolist() == ["NaCl"]
+
+
+def test_predict_py_fills_the_feature_cache_that_moduli_predict_reads(zero_config_run, cif_corpus, monkeypatch):
+    """predict.py stores SevenNet-0's vectors in the training cache (MODULI_CACHE_DIR); a second
+    prediction of the same structures reads them and never runs SevenNet-0 (here made to fail),
+    with the same numbers; ``cache=False`` computes them again."""
+    from moduli.features.sevennet import SevenNetFeaturizer
+
+    out, _ = zero_config_run
+    expected = pd.read_parquet(out / "predictions.parquet").set_index("id")
+    records = cif_corpus[1]
+    structures = [Structure.from_file(cif_corpus[0] / f"{r.id}.cif") for r in records]
+
+    def no_sevennet(self, structure):
+        raise RuntimeError("SevenNet-0 ran")
+
+    monkeypatch.setattr(SevenNetFeaturizer, "compute_one", no_sevennet)
+    table = moduli.predict(structures, ids=[r.id for r in records]).set_index("id").loc[expected.index]
+    assert table["rejected"].isna().all()
+    np.testing.assert_allclose(table["bulk_modulus_gpa"], expected["bulk_modulus_gpa"], rtol=1e-6)
+    np.testing.assert_allclose(table["shear_modulus_gpa"], expected["shear_modulus_gpa"], rtol=1e-6)
+    uncached = moduli.predict(structures[:2], cache=False)
+    assert uncached["rejected"].str.contains("SevenNet-0 ran").all()
+
+
+def test_predict_py_computes_features_in_batches_on_the_device_as_in_the_workers(zero_config_run, cif_corpus,
+                                                                                  tmp_path):
+    """features_on=device (here the CPU, no cache: every vector computed in batches by the
+    predicting module) gives the rows of the default, where workers compute them one by one."""
+    out, _ = zero_config_run
+    command = [sys.executable, "predict.py", "corpus=files", f"corpus.path={cif_corpus[0]}",
+               "screen=none", f"hydra.run.dir={tmp_path}", "progress=false", "figures=false",
+               "num_workers=0", "features_on=device", "cache=false"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "in batches on the device; cache off" in result.stderr + result.stdout
+    expected = pd.read_parquet(out / "predictions.parquet").set_index("id")
+    table = pd.read_parquet(tmp_path / "predictions.parquet").set_index("id").loc[expected.index]
+    for column in ("bulk_modulus_gpa", "shear_modulus_gpa", "bulk_modulus_gpa_std", "shear_modulus_gpa_std"):
+        np.testing.assert_allclose(table[column], expected[column], rtol=1e-5, err_msg=column)

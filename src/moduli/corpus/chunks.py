@@ -58,7 +58,10 @@ class ChunkRunner:
             self.n_done += 1
             return
         kinds = unique_kinds(self.module.ensembles.values())
-        loader = DataLoader(ChunkDataset(chunk, self.featurizer, self.rules, self.symprec, kinds),
+        for kind in kinds:  # featurisers made before the workers fork, so each inherits them
+            kind.input_spec(self.module.options.cache_dir)
+        loader = DataLoader(ChunkDataset(chunk, self.featurizer, self.rules, self.symprec, kinds,
+                                         self.module.options),
                             batch_size=self.batch_size, num_workers=self.num_workers,
                             collate_fn=collate, shuffle=False, worker_init_fn=default_signals_in_worker)
         self.writer.start_chunk(index)

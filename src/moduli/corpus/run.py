@@ -25,6 +25,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.accelerators import CPUAccelerator
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -36,7 +37,8 @@ from moduli.core.signals import RunStopped, StopRequest, stop_on_signals
 from moduli.core.schema import MODULI
 from moduli.models.callbacks import StopCheck
 from moduli.models.registry import available_models, model_card
-from moduli.models.table import DEFAULT_MODELS, resolve_models
+from moduli.models.kinds.base import InputOptions
+from moduli.models.table import DEFAULT_MODELS, prediction_options, resolve_models
 from moduli.corpus.chunks import ChunkRunner
 from moduli.corpus.predictor import EnsemblePredictor
 from moduli.corpus.finalise import check_table_path, finalise, remove_leftovers
@@ -94,6 +96,29 @@ def load_ensemble(cfg: DictConfig, models: dict[str, list[dict[str, Any]]]) -> E
             f"{p['name']} ({', '.join(m['sha256'][:12] for m in p['members'])})" if "name" in p
             else f"{p['path']} ({p['sha256'][:12]})" for p in entries))
     return EnsemblePredictor(ensembles)
+
+
+def features_on(cfg: DictConfig) -> str:
+    """``features_on`` (auto, device or workers), checked."""
+    where = cfg.get("features_on", "auto")
+    if where not in ("auto", "device", "workers"):
+        raise UserInputError(f"features_on={where}: choose auto, device or workers")
+    return where
+
+
+def feature_options(cfg: DictConfig, trainer: pl.Trainer) -> InputOptions:
+    """The feature cache (``cache``: true, the training cache under ``paths.cache_dir``; false:
+    none) and where foundation-model features are computed (``features_on``): ``device``, in
+    batches by the predicting module; ``workers``, one structure at a time in the DataLoader
+    workers; ``auto``, on the device where it is an accelerator, else in the workers (on CPU cores,
+    separate worker processes beat one batched pass: ``benchmarks/predict.py``)."""
+    where = features_on(cfg)
+    on_device = where == "device" or (where == "auto" and not isinstance(trainer.accelerator, CPUAccelerator))
+    cache = cfg.get("cache", True)
+    options = prediction_options(cfg.paths.cache_dir if cache is True else cache, on_device)
+    log.info("foundation-model features: computed %s; cache %s",
+             "in batches on the device" if on_device else "in the workers", options.cache_dir or "off")
+    return options
 
 
 def open_corpus(cfg: DictConfig) -> Iterator[CorpusEntry]:
@@ -157,6 +182,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     (:class:`~moduli.core.signals.RunStopped`).
     """
     rules = screen_rules(cfg)
+    features_on(cfg)
     if cfg.get("table"):
         check_table_path(cfg.table)
     models = provenance_of(model_names(cfg))
@@ -195,6 +221,7 @@ def _run(cfg: DictConfig, out: Path, entries: Iterator[CorpusEntry], rules: Scre
     # the first predict call has launched them, hence a per-process file name.
     stream = ScreenedStream(entries, rules, out / f".screened_out.{os.getpid()}.csv", cfg.chunk_size,
                             cfg.corpus._target_.rsplit(".", 1)[-1].removeprefix("read_"))
+    module.options = feature_options(cfg, trainer)
     runner = ChunkRunner(trainer, module, writer, module.ensembles["bulk"].featurizer, rules,
                          cfg.symprec, cfg.batch_size, cfg.num_workers)
     started = time.perf_counter()

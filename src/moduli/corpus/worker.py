@@ -1,4 +1,5 @@
-"""Per-structure work done in DataLoader workers: parse, screen, featurise, describe the cell.
+"""Per-structure work done in DataLoader workers: parse, screen, build graphs, describe the cell,
+and the foundation-model features the predicting module does not compute in batches.
 
 Everything that can fail on a bad input happens here and becomes a rejection (stage, reason)
 carried with the batch, so a broken file costs one line in ``rejected.csv``.
@@ -16,6 +17,7 @@ from moduli.core.schema import Stage
 from moduli.core.structures import read_payload, unreadable_reason
 from moduli.graphs.featurizer import CrystalGraphFeaturizer
 from moduli.models.kinds import ModelKind
+from moduli.models.kinds.base import InputOptions
 from moduli.models.table import featurize_reason, structure_row
 from moduli.corpus.readers import CorpusEntry
 from moduli.corpus.screening import ScreenRules
@@ -25,9 +27,11 @@ class ChunkDataset(Dataset):
     """One chunk of screened corpus entries, each turned into a graph or a rejection."""
 
     def __init__(self, entries: list[tuple[int, CorpusEntry]], featurizer: CrystalGraphFeaturizer,
-                 rules: ScreenRules, symprec: float = 0.1, kinds: Sequence[ModelKind] = ()):
+                 rules: ScreenRules, symprec: float = 0.1, kinds: Sequence[ModelKind] = (),
+                 options: InputOptions = InputOptions()):
         self.entries, self.featurizer, self.rules, self.symprec = entries, featurizer, rules, symprec
         self.kinds = list(kinds)  # the model kinds whose inputs each graph carries
+        self.options = options  # feature cache, and which features the predicting module computes
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -45,7 +49,8 @@ class ChunkDataset(Dataset):
             item["rejection"] = failed
             return item
         try:
-            item["graph"], cell = structure_row(structure, self.featurizer, self.symprec, self.kinds)
+            item["graph"], cell = structure_row(structure, self.featurizer, self.symprec, self.kinds,
+                                                       self.options)
             item["row"] = {"id": entry.id, **cell}
         except Exception as err:  # noqa: BLE001 - any structure that cannot be predicted
             item["graph"], item["rejection"] = None, (Stage.FEATURIZE, featurize_reason(err))

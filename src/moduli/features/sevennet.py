@@ -65,15 +65,15 @@ class _Block(nn.Module):
 
 
 class LayerScalars(nn.Module):
-    """SevenNet-0 up to the gate of its last interaction layer, on one unbatched graph: the
-    :data:`N_SCALARS` scalar channels of every atom after each of the :data:`N_LAYERS` gates (what
-    the features pool), from :meth:`SevenNetFeaturizer.graph_inputs`. Energy readout left out.
-    Built from a copy, so ``model`` is left as it was."""
+    """SevenNet-0 up to the gate of its last interaction layer: the :data:`N_SCALARS` scalar
+    channels of every atom after each of the :data:`N_LAYERS` gates (what the features pool),
+    from :meth:`SevenNetFeaturizer.graph_inputs` (one graph) or :func:`batch_inputs` (several,
+    ``batched``). Energy readout left out. Built from a copy, so ``model`` is left as it was."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, batched: bool = False):
         super().__init__()
         model = copy.deepcopy(model)
-        model.set_is_batch_data(False)
+        model.set_is_batch_data(batched)
         names = list(model._modules)
         ends = [i + 1 for i, name in enumerate(names) if name.endswith("_equivariant_gate")]
         if len(ends) != N_LAYERS:
@@ -90,9 +90,33 @@ class LayerScalars(nn.Module):
         return scalars
 
 
+def pool(layers: Sequence[Tensor], batch: Tensor, n_graphs: int, pools: Sequence[str]) -> Tensor:
+    """Per graph, layer by layer, the atom mean (and population std) of the scalar channels, in
+    float64: a (n_graphs, len(layers) x N_SCALARS x len(pools)) tensor."""
+    counts = torch.bincount(batch, minlength=n_graphs).clamp_min(1).unsqueeze(-1).double()
+    parts = []
+    for layer in layers:
+        layer = layer.double()
+        mean = layer.new_zeros(n_graphs, layer.shape[1]).index_add_(0, batch, layer) / counts
+        for name in pools:
+            if name == "mean":
+                parts.append(mean)
+            else:
+                spread = (layer - mean[batch]) ** 2
+                parts.append((spread.new_zeros(mean.shape).index_add_(0, batch, spread) / counts).sqrt())
+    return torch.cat(parts, dim=-1)
+
+
 class SevenNetFeaturizer:
     """Structures -> SevenNet-0 feature vectors of one definition (:data:`DEFINITIONS`), through
-    an optional disk cache (a vector featuriser as :mod:`moduli.features` describes)."""
+    an optional disk cache (a vector featuriser as :mod:`moduli.features` describes).
+
+    Two ways to the same vectors (1e-5; float32 sums in another order): :meth:`compute_one`, one
+    structure at a time (TorchScript, where CPU workers compute them side by side), and
+    :meth:`compute_batch`, many structures in one pass on the predicting module's device (a
+    GPU), from the SevenNet graphs :meth:`add_batch_inputs` puts on each crystal graph."""
+
+    batched = True  # compute_batch exists
 
     def __init__(self, cache_dir: str | Path | None = None, definition: int = 1):
         import sevenn
@@ -108,11 +132,17 @@ class SevenNetFeaturizer:
         self.n_features = vector_length(definition)
         self.spec = {"name": "sevennet", "package": sevenn.__version__, "model": MODEL,
                      "definition": definition, "n_features": self.n_features}
-        self.cache = (ArrayCache(Path(cache_dir) / f"sevennet-{sevenn.__version__}-{MODEL}-d{definition}.sqlite",
-                                 "features", {"features": np.float32}) if cache_dir else None)
+        self.cache = self.cache_in(cache_dir)
         # scripted here, once: predict.py's data-loader workers fork from the process that loaded
         # the models and inherit it instead of compiling it again for every chunk
         self.scripted = self.script()
+
+    def cache_in(self, cache_dir: str | Path | None) -> ArrayCache | None:
+        """The vectors' cache file in ``cache_dir`` (``sevennet-<package>-<model>-d<definition>.sqlite``)."""
+        if not cache_dir:
+            return None
+        name = f"sevennet-{self.spec['package']}-{MODEL}-d{self.spec['definition']}.sqlite"
+        return ArrayCache(Path(cache_dir) / name, "features", {"features": np.float32})
 
     def graph_inputs(self, structure: Structure) -> Dict[str, Tensor]:
         """SevenNet's graph of ``structure`` (its own neighbour list, cutoff 5 Å) as the tensors
@@ -134,6 +164,43 @@ class SevenNetFeaturizer:
         import e3nn.util.jit
 
         return torch.jit.freeze(e3nn.util.jit.script(LayerScalars(self.model).eval()))
+
+    def add_batch_inputs(self, graph: Any, structure: Structure | None) -> None:
+        """Put SevenNet's edges of ``structure`` on its crystal graph for :meth:`compute_batch`
+        (``<key>_edge_index``, ``<key>_edge_vec``; PyG shifts the index by the atoms of the graphs
+        before it, as the atoms are the crystal graph's); no structure: no edges (its vector is known)."""
+        if structure is None:
+            index, vectors = np.zeros((2, 0), dtype=np.int64), np.zeros((0, 3), dtype=np.float32)
+        else:
+            inputs = self.graph_inputs(structure)
+            index, vectors = inputs["edge_index"].numpy(), inputs["edge_vec"].numpy()
+        graph[f"{self.key}_edge_index"] = torch.from_numpy(np.asarray(index, dtype=np.int64))
+        graph[f"{self.key}_edge_vec"] = torch.from_numpy(np.asarray(vectors, dtype=np.float32))
+
+    @torch.inference_mode()
+    def compute_batch(self, batch: Any, graphs: Tensor) -> Tensor:
+        """The vectors (float32, on the batch's device) of the ``graphs`` (positions in ``batch``)
+        whose SevenNet edges :meth:`add_batch_inputs` added, in one pass of SevenNet-0."""
+        device = batch.z.device
+        atoms = torch.isin(batch.batch, graphs)
+        renumber = torch.cumsum(atoms, 0) - 1
+        z = batch.z[atoms]
+        inputs = {"x": self.model.z_to_onehot_tensor.to(device)[z], "atomic_numbers": z,
+                  "edge_index": renumber[batch[f"{self.key}_edge_index"]],
+                  "edge_vec": batch[f"{self.key}_edge_vec"],
+                  "batch": torch.searchsorted(graphs, batch.batch[atoms])}
+        layers = self.batched_model(device)(inputs)
+        return pool(layers, inputs["batch"], len(graphs), self.pools).float()
+
+    def batched_model(self, device: torch.device) -> torch.jit.ScriptModule:
+        """:class:`LayerScalars` for batches on ``device``, scripted and frozen once per device."""
+        import e3nn.util.jit
+
+        models = self.__dict__.setdefault("_batched_models", {})
+        if str(device) not in models:
+            model = LayerScalars(self.model, batched=True).to(device).eval()
+            models[str(device)] = torch.jit.freeze(e3nn.util.jit.script(model))
+        return models[str(device)]
 
     def check(self, structure: Structure) -> None:
         """Raise :class:`StructureRejected` naming any element SevenNet-0 was not trained on."""
@@ -196,5 +263,10 @@ def check_elements(structure: Structure, known_z: set[int], readers: str) -> Non
 
 @functools.lru_cache(maxsize=None)
 def shared_featurizer(cache_dir: str | None = None, definition: int = 1) -> SevenNetFeaturizer:
-    """One featuriser per process, cache dir and definition (SevenNet loads once for each)."""
-    return SevenNetFeaturizer(cache_dir, definition)
+    """One featuriser per process, cache dir and definition; SevenNet-0 loads and is scripted once
+    per definition, and a featuriser with a cache shares that model with the one without."""
+    if cache_dir is None:
+        return SevenNetFeaturizer(None, definition)
+    twin = copy.copy(shared_featurizer(None, definition))
+    twin.cache = twin.cache_in(cache_dir)
+    return twin

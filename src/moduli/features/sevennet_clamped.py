@@ -51,6 +51,8 @@ class SevenNetStiffness(sevennet_features.SevenNetFeaturizer):
     """Structures -> [log10 clamped-ion K (GPa), pressure (GPa)] from SevenNet-0's energies,
     through an optional disk cache (its own file); reads and rejects elements as the features do."""
 
+    batched = False  # one structure at a time (compute_one)
+
     def __init__(self, cache_dir: str | Path | None = None):
         super().__init__(None, 1)
         self.key, self.n_features = STIFFNESS_KEY, 2

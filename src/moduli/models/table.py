@@ -14,6 +14,7 @@ import pandas as pd
 from pymatgen.core import Structure
 from torch_geometric.data import Batch, Data
 
+from moduli.core.assets import default_cache_dir
 from moduli.core.cell import cell_description
 from moduli.core.structures import UnreadableStructure, as_structures
 from moduli.graphs.featurizer import CrystalGraphFeaturizer, StructureRejected
@@ -21,6 +22,7 @@ from moduli.models.api import CrystalModel
 from moduli.models.ensemble import (EnsembleModel, as_ensemble, check_moduli, modulus_columns, row_values,
                                     unique_kinds)
 from moduli.models.kinds import ModelKind
+from moduli.models.kinds.base import InputOptions
 from moduli.models.registry import load_model
 from moduli.physics.derived import table_columns
 
@@ -31,13 +33,36 @@ ModelLike = str | Path | CrystalModel | EnsembleModel
 
 
 def structure_row(structure: Structure, featurizer: CrystalGraphFeaturizer, symprec: float = 0.1,
-                  kinds: Sequence[ModelKind] = ()) -> tuple[Data, dict[str, Any]]:
+                  kinds: Sequence[ModelKind] = (), options: InputOptions = InputOptions()
+                  ) -> tuple[Data, dict[str, Any]]:
     """(graph, cell columns) of one structure, the graph with the inputs each of ``kinds`` adds;
     raises for a structure that cannot be predicted."""
     graph = featurizer.graph(structure)
     for kind in kinds:
-        kind.add_structure_inputs(graph, structure)
+        kind.add_structure_inputs(graph, structure, options)
     return graph, cell_description(structure, symprec)
+
+
+def complete_inputs(kinds: Sequence[ModelKind], batch: Batch, options: InputOptions) -> list[int]:
+    """Finish a batch of :func:`structure_row` graphs where the networks run (features left to
+    the device, fresh features into the cache); the positions of graphs whose inputs failed."""
+    failed = None
+    for kind in kinds:
+        bad = kind.complete_batch(batch, options)
+        if bad is not None:
+            failed = bad if failed is None else failed | bad
+    return [] if failed is None else failed.nonzero().flatten().tolist()
+
+
+FEATURES_FAILED = "foundation-model features are not finite"
+
+
+def prediction_options(cache: bool | str | Path, on_device: bool = False) -> InputOptions:
+    """Where prediction's features are cached: True, the user cache (``MODULI_CACHE_DIR`` or
+    ~/.cache/moduli, where training puts them), a folder, or False (no cache)."""
+    if cache is True:
+        cache = default_cache_dir()
+    return InputOptions(str(cache) if cache else None, on_device)
 
 
 def featurize_reason(err: Exception) -> str:
@@ -65,7 +90,8 @@ def resolve_models(bulk: ModelLike | Sequence[ModelLike] | None = None,
 def predict(structures: Structure | Any | Sequence[Structure | Any], ids: Sequence[str] | None = None,
             bulk: ModelLike | Sequence[ModelLike] | None = None,
             shear: ModelLike | Sequence[ModelLike] | None = None, symprec: float = 0.1,
-            batch_size: int = 256, data_dir: str | Path | None = None) -> pd.DataFrame:
+            batch_size: int = 256, data_dir: str | Path | None = None,
+            cache: bool | str | Path = True) -> pd.DataFrame:
     """Bulk and shear moduli (GPa), their std and derived properties, one row per structure.
 
     ``structures``: a pymatgen ``Structure``, an ASE ``Atoms``, or a list of either (anything
@@ -78,7 +104,9 @@ def predict(structures: Structure | Any | Sequence[Structure | Any], ids: Sequen
     name (``moduli.available_models()``), a checkpoint path, a loaded model or a list of those
     (an ensemble; see :func:`resolve_models`); the default is the bundled pair
     ``mp-elastic-k`` / ``mp-elastic-g``. ``symprec`` (Å) is the tolerance of the symmetry
-    columns; ``data_dir`` locates CGCNN's ``atom_init.json`` for original checkpoints.
+    columns; ``data_dir`` locates CGCNN's ``atom_init.json`` for original checkpoints. ``cache``:
+    foundation-model features are read from and written to the feature cache training uses (True:
+    ``MODULI_CACHE_DIR`` or ~/.cache/moduli; a folder; False: computed every time).
 
         import moduli
         from pymatgen.core import Structure
@@ -93,13 +121,14 @@ def predict(structures: Structure | Any | Sequence[Structure | Any], ids: Sequen
     ensembles = resolve_models(bulk, shear, data_dir)
     featurizer = next(iter(ensembles.values())).featurizer
     kinds = unique_kinds(ensembles.values())
+    options = prediction_options(cache)
     rows: list[dict[str, Any]] = []
     good: list[tuple[int, Data]] = []
     for structure_id, structure in zip(ids, items):
         try:
             if isinstance(structure, UnreadableStructure):
                 raise structure
-            graph, cell = structure_row(structure, featurizer, symprec, kinds)
+            graph, cell = structure_row(structure, featurizer, symprec, kinds, options)
         except Exception as err:  # noqa: BLE001 - a bad structure is a row with a reason
             rows.append({"id": structure_id, "rejected": featurize_reason(err)})
             continue
@@ -107,8 +136,16 @@ def predict(structures: Structure | Any | Sequence[Structure | Any], ids: Sequen
         rows.append({"id": structure_id, **cell, "rejected": None})
     for start in range(0, len(good), batch_size):
         part = good[start:start + batch_size]
-        columns = modulus_columns(ensembles, Batch.from_data_list([g for _, g in part]),
-                                  [rows[i] for i, _ in part])
+        batch = Batch.from_data_list([g for _, g in part])
+        failed = complete_inputs(kinds, batch, options)
+        for k in failed:
+            rows[part[k][0]] = {"id": rows[part[k][0]]["id"], "rejected": FEATURES_FAILED}
+        if failed:
+            keep = [k for k in range(len(part)) if k not in set(failed)]
+            if not keep:
+                continue
+            batch, part = Batch.from_data_list(batch.index_select(keep)), [part[k] for k in keep]
+        columns = modulus_columns(ensembles, batch, [rows[i] for i, _ in part])
         for k, (i, _) in enumerate(part):
             rows[i].update(row_values(columns, k))
     present = {c for r in rows for c in r}

@@ -15,15 +15,30 @@ network reads to the graph (``add_inputs`` for many records, ``add_structure_inp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pymatgen.core import Structure
 from torch import Tensor, nn
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 
 from moduli.core.errors import UserInputError
 from moduli.core.records import Record, Rejection
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How prediction makes a kind's extra inputs.
+
+    ``cache_dir``: the feature cache (the one training fills; None: no cache): a structure whose
+    features are there skips the foundation model. ``on_device``: leave the features a featuriser
+    can compute in batches to the predicting module (:meth:`ModelKind.complete_batch`, on its
+    device); otherwise each structure's are computed where its graph is made (CPU workers).
+    """
+
+    cache_dir: str | None = None
+    on_device: bool = False
 
 
 class ModelKind:
@@ -52,9 +67,16 @@ class ModelKind:
         structure yields none is left out and its record rejected (stage featurize)."""
         return graphs, []
 
-    def add_structure_inputs(self, graph: Data, structure: Structure) -> None:
+    def add_structure_inputs(self, graph: Data, structure: Structure,
+                             options: InputOptions = InputOptions()) -> None:
         """Add the extra inputs of one structure to its graph; raises with the reason if it has
-        none (prediction, one structure at a time)."""
+        none (prediction, one structure at a time, in whichever process makes the graph)."""
+
+    def complete_batch(self, batch: Batch, options: InputOptions = InputOptions()) -> Tensor | None:
+        """Finish a batch of graphs from :meth:`add_structure_inputs` in the predicting process:
+        compute what was left to the device and store fresh features in the cache. Returns a
+        boolean mask of graphs whose inputs failed (None: none failed)."""
+        return None
 
     # -- training -----------------------------------------------------------------------------
     def prepare(self, net: nn.Module, train_graphs: Sequence[Data]) -> None:

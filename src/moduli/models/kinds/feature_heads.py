@@ -18,12 +18,16 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 from torch import Tensor, nn
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 
-from moduli.core.records import Record, Rejection
 from moduli.core.errors import FeaturesMismatch
+from moduli.core.records import Record, Rejection
+from moduli.graphs.featurizer import structure_key
+from moduli.models.kinds.base import InputOptions, ModelKind
 from moduli.models.networks.feature_mlp import FeatureMLP
-from moduli.models.kinds.base import ModelKind
+
+# Where a graph's feature vector stands (graph attribute ``<key>_state``).
+CACHED, FRESH, PENDING = 0, 1, 2  # from the cache (or stored) / computed, not stored / to compute
 
 
 class VectorHeadKind(ModelKind):
@@ -76,10 +80,47 @@ class VectorHeadKind(ModelKind):
             graphs = [g for g in graphs if g.id in vectors]
         return graphs, rejections
 
-    def add_structure_inputs(self, graph: Data, structure: Structure) -> None:
-        for featurizer in self.featurizers():
-            if featurizer.key not in graph:
-                graph[featurizer.key] = torch.from_numpy(featurizer.compute_one(structure)).unsqueeze(0)
+    def add_structure_inputs(self, graph: Data, structure: Structure,
+                             options: InputOptions = InputOptions()) -> None:
+        """Each featuriser's vector from the cache, or computed here, or (``options.on_device``
+        and a batched featuriser) left for :meth:`complete_batch`; ``<key>_state`` says which."""
+        key = None
+        for featurizer in self.featurizers(_key(options.cache_dir)):
+            if featurizer.key in graph:
+                continue  # another kind of the same ensemble added these vectors already
+            featurizer.check(structure)
+            key = key or structure_key(structure)
+            cached = featurizer.cache.get_many([key]).get(key) if featurizer.cache else None
+            batched = options.on_device and getattr(featurizer, "batched", False)
+            if cached is not None:
+                vector, state = cached[0], CACHED
+            elif batched:
+                vector, state = np.zeros(featurizer.n_features, dtype=np.float32), PENDING
+            else:
+                vector, state = featurizer.compute_one(structure), FRESH
+            if batched:
+                featurizer.add_batch_inputs(graph, structure if state == PENDING else None)
+            graph[featurizer.key] = torch.from_numpy(np.array(vector, dtype=np.float32)).unsqueeze(0)
+            graph[f"{featurizer.key}_state"] = torch.tensor([state])
+            graph.structure_key = key
+
+    def complete_batch(self, batch: Batch, options: InputOptions = InputOptions()) -> Tensor | None:
+        failed = None
+        for featurizer in self.featurizers(_key(options.cache_dir)):
+            state = batch[f"{featurizer.key}_state"]
+            pending = (state == PENDING).nonzero().flatten()
+            if len(pending):
+                vectors = featurizer.compute_batch(batch, pending)
+                batch[featurizer.key][pending] = vectors
+                state[pending] = FRESH
+            bad = ~torch.isfinite(batch[featurizer.key]).all(dim=-1)
+            failed = bad if failed is None else failed | bad
+            fresh = ((state == FRESH) & ~bad).nonzero().flatten().tolist()
+            if featurizer.cache is not None and fresh:
+                values = batch[featurizer.key].cpu().numpy()
+                featurizer.cache.put_many({batch.structure_key[i]: (values[i],) for i in fresh})
+            state[fresh] = CACHED  # stored: a kind sharing this featuriser does not store it again
+        return failed if failed is not None and bool(failed.any()) else None
 
     def prepare(self, net: nn.Module, train_graphs: Sequence[Data]) -> None:
         net.fit_inputs(torch.cat([torch.cat([g[key] for key in self.keys], dim=-1) for g in train_graphs]))

@@ -30,7 +30,7 @@ from moduli.core.records import Record, Rejection
 from moduli.core.schema import Stage
 from moduli.features.sevennet_graph import EDGE_INDEX, shared_graphs
 from moduli.graphs.featurizer import StructureRejected
-from moduli.models.kinds.base import ModelKind
+from moduli.models.kinds.base import InputOptions, ModelKind
 from moduli.models.networks.sevennet_body import FinetunedSevenNetNetwork
 
 
@@ -68,7 +68,8 @@ class FinetunedSevenNetKind(ModelKind):
             kept.append(graph)
         return kept, rejections
 
-    def add_structure_inputs(self, graph: Data, structure: Structure) -> None:
+    def add_structure_inputs(self, graph: Data, structure: Structure,
+                             options: InputOptions = InputOptions()) -> None:
         shared_graphs().add(graph, structure)
 
     @torch.no_grad()
