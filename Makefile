@@ -8,7 +8,7 @@ SHARED_DATA := $(abspath ../shared/data)
 export MODULI_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export WANDB_MODE ?= offline
 
-.PHONY: install train test test-all benchmark clean
+.PHONY: install train test test-all docs benchmark clean
 
 install: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,docs]'
 	$(PY) -m pip install --quiet --no-deps matbench==0.6
 	touch $(STAMP)
 
@@ -30,6 +30,10 @@ train: install
 # Fast suite (< 10 min on 2 cores); `make test-all` includes tests marked slow.
 test: install
 	$(PY) -m pytest -m "not slow" $(ARGS)
+
+# The docs site into site/ (strict: a broken link fails); `mkdocs serve` to read it while editing.
+docs: install
+	$(PY) -m mkdocs build --strict
 
 test-all: install
 	$(PY) -m pytest $(ARGS)

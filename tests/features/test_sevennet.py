@@ -8,6 +8,7 @@ import torch
 from pymatgen.core import Lattice, Structure
 
 from moduli.core.records import Record
+from moduli.graphs.featurizer import structure_key
 
 from tests.models.head_runs import loaded_head_predicts_as_in_training, train_head
 
@@ -132,3 +133,22 @@ def test_vectors_computed_in_batches_equal_those_computed_one_by_one(definition,
     expected = np.stack([featurizer.compute_one(structures[int(i)]) for i in pending])
     assert vectors.shape == expected.shape == (len(pending), featurizer.n_features)
     np.testing.assert_allclose(vectors, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_training_features_in_batches_equal_those_one_by_one_and_reject_alike(sample_structures, tmp_path):
+    """featurize(device=...) (what ``moduli features --device`` runs) fills the cache with the
+    vectors of one-by-one featurisation to 1e-5 and rejects the same structures."""
+    from moduli.features.sevennet import SevenNetFeaturizer, shared_featurizer
+
+    base = shared_featurizer(None, 1)
+    records = [Record(f"r{i}", s) for i, s in enumerate(sample_structures[:8])]
+    records.append(Record("einsteinium", Structure(Lattice.cubic(4.0), ["Es", "O"], [[0, 0, 0], [.5, .5, .5]])))
+    one, refused_one = base.featurize(records)
+    batched = shared_featurizer(str(tmp_path), 1)
+    assert isinstance(batched, SevenNetFeaturizer) and batched.cache is not None
+    many, refused_many = batched.featurize(records, device="cpu")
+    assert sorted(one) == sorted(many) == [f"r{i}" for i in range(8)]
+    assert [r.id for r in refused_one] == [r.id for r in refused_many] == ["einsteinium"]
+    for key in one:
+        np.testing.assert_allclose(many[key], one[key], atol=1e-5, rtol=1e-5)
+    assert len(batched.cache.get_many([structure_key(r.structure) for r in records[:8]])) == 8

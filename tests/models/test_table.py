@@ -117,8 +117,8 @@ def test_predict_py_fills_the_feature_cache_that_moduli_predict_reads(zero_confi
     monkeypatch.setattr(SevenNetFeaturizer, "compute_one", no_sevennet)
     table = moduli.predict(structures, ids=[r.id for r in records]).set_index("id").loc[expected.index]
     assert table["rejected"].isna().all()
-    np.testing.assert_allclose(table["bulk_modulus_gpa"], expected["bulk_modulus_gpa"], rtol=1e-6)
-    np.testing.assert_allclose(table["shear_modulus_gpa"], expected["shear_modulus_gpa"], rtol=1e-6)
+    np.testing.assert_allclose(table["bulk_modulus_gpa"], expected["bulk_modulus_gpa"], rtol=1e-5)
+    np.testing.assert_allclose(table["shear_modulus_gpa"], expected["shear_modulus_gpa"], rtol=1e-5)
     uncached = moduli.predict(structures[:2], cache=False)
     assert uncached["rejected"].str.contains("SevenNet-0 ran").all()
 

@@ -192,6 +192,30 @@ class SevenNetFeaturizer:
         layers = self.batched_model(device)(inputs)
         return pool(layers, inputs["batch"], len(graphs), self.pools).float()
 
+    def compute_many(self, structures: Sequence[Structure], device: str | torch.device) -> list[np.ndarray | None]:
+        """:meth:`compute_batch` on plain structures (training's feature step): one vector per
+        structure, None where the structure cannot be read or its vector is not finite (then
+        :meth:`compute_one` says why)."""
+        from torch_geometric.data import Batch, Data
+
+        graphs, readable = [], []
+        for k, structure in enumerate(structures):
+            try:
+                self.check(structure)
+                graph = Data(z=torch.tensor(structure.atomic_numbers, dtype=torch.long), num_nodes=len(structure))
+                self.add_batch_inputs(graph, structure)
+            except Exception:  # noqa: BLE001 - left to compute_one, which names the reason
+                continue
+            graphs.append(graph)
+            readable.append(k)
+        result: list[np.ndarray | None] = [None] * len(structures)
+        if graphs:
+            batch = Batch.from_data_list(graphs).to(device)
+            vectors = self.compute_batch(batch, torch.arange(len(graphs), device=batch.z.device)).cpu().numpy()
+            for k, vector in zip(readable, vectors):
+                result[k] = vector if np.all(np.isfinite(vector)) else None
+        return result
+
     def batched_model(self, device: torch.device) -> torch.jit.ScriptModule:
         """:class:`LayerScalars` for batches on ``device``, scripted and frozen once per device."""
         import e3nn.util.jit
@@ -224,13 +248,24 @@ class SevenNetFeaturizer:
             raise ValueError("SevenNet features are not finite")
         return vector.astype(np.float32)
 
-    def featurize(self, records: Sequence[Record]) -> tuple[dict[str, np.ndarray], list[Rejection]]:
+    def featurize(self, records: Sequence[Record], device: str | torch.device | None = None
+                  ) -> tuple[dict[str, np.ndarray], list[Rejection]]:
         """Feature vectors by record id (cached by structure content), and a rejection for every
-        structure SevenNet cannot read."""
+        structure SevenNet cannot read. ``device`` (e.g. ``cuda``): computed in batches of
+        :data:`CACHE_EVERY` there (:meth:`compute_batch`); None: one by one (:meth:`compute_one`)."""
         keys = {r.id: structure_key(r.structure) for r in records}
         cached = self.cache.get_many(sorted(set(keys.values()))) if self.cache else {}
         vectors = {key: arrays[0] for key, arrays in cached.items()}
         fresh, rejections = {}, []
+        if device is not None and self.batched:
+            todo = list({keys[r.id]: r for r in records if keys[r.id] not in vectors}.values())
+            for start in range(0, len(todo), CACHE_EVERY):
+                computed = self.compute_many([r.structure for r in todo[start:start + CACHE_EVERY]], device)
+                fresh = {keys[r.id]: (v,) for r, v in zip(todo[start:start + CACHE_EVERY], computed) if v is not None}
+                vectors.update({key: arrays[0] for key, arrays in fresh.items()})
+                if self.cache and fresh:  # a killed run keeps what it computed
+                    self.cache.put_many(fresh)
+            fresh = {}
         for record in records:
             key = keys[record.id]
             if key in vectors:

@@ -1,12 +1,13 @@
 """Precompute the per-structure vectors a head kind reads, for a training source, into the cache.
 
     python -m moduli.train.features [--kind chgnet_mlp] [--source mp_elastic] [--part K --parts N]
-        [--data-dir DIR] [--cache-dir DIR]
+        [--data-dir DIR] [--cache-dir DIR] [--device cuda]
 
 ``--kind`` is any kind whose network reads per-structure vectors (CHGNet's ``chgnet_mlp``,
 ``sevennet_mlp``, ``sevennet_stiffness_mlp``, ...): each of its featurisers fills its own cache
 file, which training and prediction read. ``--part K --parts N`` takes every N-th record from the
-K-th, so N processes fill one cache side by side (one per core). Prints, per featuriser, the
+K-th, so N processes fill one cache side by side (one per core); ``--device cuda`` computes
+SevenNet-0's vectors in batches on a GPU (the predicting module's batched code). Prints, per featuriser, the
 number of vectors, how many came from the cache, the rejections and the time, so the cost of the
 features is measured where they are made.
 """
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     parser.add_argument("--parts", type=int, default=1)
     parser.add_argument("--data-dir", default=None, help="data folder (default: MODULI_DATA_DIR)")
     parser.add_argument("--cache-dir", default=None, help="cache folder (default: MODULI_CACHE_DIR)")
+    parser.add_argument("--device", default=None,
+                        help="compute SevenNet-0's vectors in batches on this device (e.g. cuda); "
+                             "default: one structure at a time on the CPU")
     args = parser.parse_args(argv)
     if not 0 <= args.part < args.parts:
         parser.error(f"--part must be in 0..{args.parts - 1}, got {args.part}")
@@ -45,7 +49,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     for featurizer in kind_named(args.kind).featurizers(str(args.cache_dir or default_cache_dir())):
         cached = len(featurizer.cache.get_many(sorted({structure_key(r.structure) for r in records})))
         started = time.perf_counter()
-        vectors, rejections = featurizer.featurize(records)
+        batched = args.device is not None and getattr(featurizer, "batched", False)
+        vectors, rejections = (featurizer.featurize(records, device=args.device) if batched
+                               else featurizer.featurize(records))
         seconds = time.perf_counter() - started
         print(f"{args.source} ({featurizer.spec['name']}): {len(vectors)} vectors of {len(records)} records "
               f"({cached} from the cache, {len(rejections)} rejected) in {seconds:.1f} s "
