@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 train: install
 	$(PY) train.py $(ARGS)
 
-# Fast suite (< 10 min on 2 cores); `make test-all` includes tests marked slow.
+# Fast suite (~16 min on 2 cores; the goal is ~10); `make test-all` includes tests marked slow.
 test: install
 	$(PY) -m pytest -m "not slow" $(ARGS)
 

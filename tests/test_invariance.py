@@ -108,6 +108,7 @@ def test_every_bundled_model_gives_one_answer_per_crystal(name, crystals):
         assert_one_answer(model.predict, structure, f"{name} on {crystal}")
 
 
+@pytest.mark.slow  # 75 s; in the fast suite the accurate kinds' featurisers are tested on rutile's cells
 def test_the_accurate_bundles_give_one_answer_per_crystal(crystals):
     """mp-elastic-k-accurate and mp-elastic-g-accurate together, as predict.py and moduli.predict
     run them: their trained heads read SevenNet-0's exact strain Hessian (~0.5 s per cell), computed

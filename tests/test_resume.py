@@ -112,6 +112,7 @@ def test_a_resumed_run_continues_its_wandb_run(tmp_path):
     assert len(runs) == 2 and len({p.name.rsplit("-", 1)[-1] for p in runs}) == 1
 
 
+@pytest.mark.slow  # 36 s: two trainings; the plain resume and SIGTERM tests stay in the fast suite
 def test_a_truncated_last_checkpoint_falls_back_to_the_newest_full_one(tmp_path):
     out = tmp_path / "truncated"
     args = ("logger=none", "data.limit=120", "trainer.max_epochs=3")

@@ -232,6 +232,7 @@ def test_a_bundle_of_three_settings_chooses_every_share_on_validation(tmp_path, 
         in card["weights_note"]
 
 
+@pytest.mark.slow  # 55 s; the join itself is tests/data/test_sources.py::test_extra_training_records_join_the_training_part_only
 def test_a_setting_may_add_extra_training_records_recorded_in_its_card(tmp_path, member_runs, config,
                                                                        mp_records):
     """Heads trained with data.extra_train beside CGCNN members without it: one validation split,
