@@ -16,6 +16,16 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 
+def mlp(n_in: int, n_out: int, hidden: int, n_layers: int, dropout: float) -> nn.Sequential:
+    """``n_layers`` x (Linear, SiLU, Dropout) then Linear: the head of every network on pooled
+    vectors (its parameter names, ``<k>.weight``, are what checkpoints record)."""
+    layers, width = [], n_in
+    for _ in range(n_layers):
+        layers += [nn.Linear(width, hidden), nn.SiLU(), nn.Dropout(dropout)]
+        width = hidden
+    return nn.Sequential(*layers, nn.Linear(width, n_out))
+
+
 class FeatureMLP(nn.Module):
     """The vectors of ``keys`` (graph attributes, concatenated in order) -> standardise ->
     ``n_layers`` x (Linear, SiLU, Dropout) -> Linear -> one number."""
@@ -29,11 +39,7 @@ class FeatureMLP(nn.Module):
         self.register_buffer("atom_table", torch.as_tensor(atom_table, dtype=torch.float32))
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
-        layers, width = [], n_features
-        for _ in range(n_layers):
-            layers += [nn.Linear(width, hidden), nn.SiLU(), nn.Dropout(dropout)]
-            width = hidden
-        self.mlp = nn.Sequential(*layers, nn.Linear(width, 1))
+        self.mlp = mlp(n_features, 1, hidden, n_layers, dropout)
 
     def fit_inputs(self, features: Tensor) -> None:
         """Standardise inputs with the mean and std of these (training) feature vectors; a

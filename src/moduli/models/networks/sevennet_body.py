@@ -19,6 +19,7 @@ from torch_geometric.data import Batch
 
 from moduli.features.sevennet import N_LAYERS, N_SCALARS
 from moduli.features.sevennet_graph import EDGE_INDEX, EDGE_VEC, layer_means, pretrained_body
+from moduli.models.networks.feature_mlp import mlp
 
 
 class FinetunedSevenNet(nn.Module):
@@ -32,11 +33,7 @@ class FinetunedSevenNet(nn.Module):
         n_features = N_LAYERS * N_SCALARS
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
-        layers, width = [], n_features
-        for _ in range(n_layers):
-            layers += [nn.Linear(width, hidden), nn.SiLU(), nn.Dropout(dropout)]
-            width = hidden
-        self.mlp = nn.Sequential(*layers, nn.Linear(width, n_outputs))
+        self.mlp = mlp(n_features, n_outputs, hidden, n_layers, dropout)
 
     def pooled(self, data: Any) -> Tensor:
         """The 640 pooled numbers of each crystal of a batch (rows in batch order)."""
