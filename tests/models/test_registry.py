@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 
 import moduli
+from moduli.analysis import runs
 from moduli.models.ensemble import EnsembleModel
 from moduli.models.registry import BUNDLED_DIR, load_bundled, sha256_of
 
@@ -82,8 +82,7 @@ def test_cards_match_their_files_and_the_recorded_runs(mp_records):
         assert card["data"]["n_train"] + card["data"]["n_val"] == len(mp_records)
         for member in card["members"]:
             assert sha256_of(BUNDLED_DIR / name / member["file"]) == member["sha256"]
-            metrics = json.loads((REPO / member["run"] / "metrics.json").read_text())
-            assert metrics["val/mae"] == member["val_mae"]
+            assert runs.metrics(REPO / member["run"])["val/mae"] == member["val_mae"]
         elements = {e.symbol for r in mp_records for e in r.structure.composition}
         assert set(card["domain"]["min_distance"]) == elements  # train + val: every record
         assert 0.5 < min(card["domain"]["min_distance"].values())
@@ -97,18 +96,16 @@ def test_cards_match_their_files_and_the_recorded_runs(mp_records):
         assert size < 12 * 2 ** 20
 
 
-def fold_test_mae(runs: list[Path], kinds: list[str], shares: list[float] | None) -> float:
-    """Test MAE of one fold's runs recomputed from their files: a run's own metric, else the mean
-    of each kind's runs (CGCNN, feature heads), mixed with ``shares`` (one per kind, in order)."""
-    if len(runs) == 1:
-        return json.loads((runs[0] / "metrics.json").read_text())["test/mae"]
+def fold_test_mae(fold_runs: list[Path], kinds: list[str], shares: list[float] | None) -> float:
+    """Test MAE of one fold's runs recomputed from their predictions (run dirs or a record's
+    evidence): a run's own metric, else the mean of each kind's runs (CGCNN, feature heads),
+    mixed with ``shares`` (one per kind, in order)."""
+    if len(fold_runs) == 1:
+        return runs.metrics(fold_runs[0])["test/mae"]
     tables = {}
-    for run in runs:
-        metrics = json.loads((run / "metrics.json").read_text())  # names the kind since issue 18
-        kind = metrics.get("kind") or yaml.safe_load((run / "config.yaml").read_text())["model"].get(
-            "net", {}).get("kind", "cgcnn")
-        table = pd.read_csv(run / "predictions" / "test.csv", dtype={"id": str}).set_index("id").sort_index()
-        tables.setdefault(kind, []).append(table)
+    for run in fold_runs:
+        kind = runs.describe(run)["model"]
+        tables.setdefault(kind, []).append(runs.predictions(run, "test").sort_index())
     means = [np.mean([t["prediction"] for t in tables[k]], axis=0) for k in kinds]
     truth = tables[kinds[0]][0]["target"].to_numpy()
     mixed = means[0] if len(means) == 1 else sum(share * mean for share, mean in zip(shares, means))

@@ -2,7 +2,8 @@
 
     python -m moduli.analysis.folds RUN_OR_SWEEP_DIR [...] [--mix FIRST SECOND [...]] [--out summary.md]
 
-Every folder below the given ones that holds a ``metrics.json`` and a ``config.yaml`` is one run;
+Every folder below the given ones that holds a ``metrics.json`` and a ``config.yaml`` is one run,
+and so is every run an experiment record keeps as evidence below them (:mod:`moduli.analysis.runs`);
 its model (``cgcnn`` or the baseline estimator's class), setting (the config's ``task_name``, which
 tells e.g. ``experiment=mp_elastic_paper`` from ``experiment=mp_elastic_tuned_g``), target and fold
 come from its resolved config. Runs of one target, model, setting and fold that differ in seed
@@ -17,47 +18,25 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from moduli.analysis import runs as runs_module
 from moduli.analysis.matbench_results import write_matbench_results
 from moduli.analysis.metrics import fit_std_scale, mae, r2, std_calibration
 from moduli.core.atomic import atomic_write
-from moduli.core.schema import canonical_kind, net_kind
 from moduli.core.weighted import weighted_mean_std
 
-METRICS = tuple(f"{split}/{m}" for split in ("train", "val", "test") for m in ("mae", "r2"))  # columns use "_"
-
-
-def run_kind(config: dict, metrics: dict) -> str:
-    """The model kind of a network's run: ``metrics.json`` names it (runs from 2026-11-30 on);
-    earlier runs name it in ``model.net.kind`` (CGCNN configs before kinds: in neither)."""
-    return canonical_kind(metrics["kind"]) if metrics.get("kind") else net_kind(config["model"].get("net"))
-
-
-def run_record(run_dir: Path) -> dict:
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    model = config["model"]
-    name = (model["estimator"]["_target_"].rsplit(".", 1)[-1] if "estimator" in model
-            else run_kind(config, metrics))
-    return {"target": config["data"]["target"], "model": name, "setting": config.get("task_name", ""),
-            "fold": config["data"]["fold"], "seed": config.get("seed"),
-            "matbench_task": config["data"].get("matbench_task"),
-            "run": str(run_dir), **{k.replace("/", "_"): metrics.get(k, float("nan")) for k in METRICS}}
-
-
 def gather(roots: Iterable[str | Path]) -> pd.DataFrame:
-    runs = sorted({p.parent for root in roots for p in Path(root).rglob("metrics.json")
-                   if (p.parent / "config.yaml").is_file()})
-    if not runs:
-        raise FileNotFoundError(f"no run dirs (metrics.json + config.yaml) under {list(roots)}")
-    return pd.DataFrame([run_record(r) for r in runs]).sort_values(["target", "model", "setting", "fold"])
+    """One row per run named by ``roots`` (run dirs, folders of them, or runs kept as a record's
+    evidence: :func:`moduli.analysis.runs.find`)."""
+    found = runs_module.find(roots)
+    if not found:
+        raise FileNotFoundError(f"no runs (run dirs or a record's evidence) under {list(roots)}")
+    return pd.DataFrame([runs_module.row(r) for r in found]).sort_values(["target", "model", "setting", "fold"])
 
 
 ENSEMBLE = " ensemble"  # suffix of an ensemble's model name
@@ -114,16 +93,21 @@ def ensemble_metrics(predictions: dict[str, tuple[np.ndarray, np.ndarray]],
 
 
 def member_predictions(runs: list[Path], split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(targets, members x ids predictions) of one split, ids in the first run's order."""
+    """(targets, members x ids predictions) of one split, ids in the first run's order; empty
+    where a member's evidence does not keep the split (train)."""
     table = member_table(runs, split)
+    if table is None:
+        return np.empty(0), np.empty((len(runs), 0))
     return table["target"].to_numpy(float), table.drop(columns="target").to_numpy(float).T
 
 
-def member_table(runs: list[Path], split: str) -> pd.DataFrame:
+def member_table(runs: list[Path], split: str) -> pd.DataFrame | None:
     """One split's predictions of several runs: index id (the first run's order), column
-    ``target`` and one column per run (0, 1, ...). The runs must hold the same ids."""
-    tables = [pd.read_csv(run / "predictions" / f"{split}.csv", dtype={"id": str}).set_index("id")
-              for run in runs]
+    ``target`` and one column per run (0, 1, ...); None where a run's evidence does not keep the
+    split. The runs must hold the same ids."""
+    tables = [runs_module.predictions(run, split) for run in runs]
+    if any(table is None for table in tables):
+        return None
     ids = tables[0].index
     for run, table in zip(runs, tables):
         if set(table.index) != set(ids):
@@ -179,6 +163,9 @@ def mixtures(frame: pd.DataFrame, *settings: str) -> pd.DataFrame:
         predictions = {}
         for split in SPLITS:
             tables = [member_table(runs[name], split) for name in settings]
+            if any(t is None for t in tables):  # a split the evidence does not keep (train)
+                predictions[split] = (np.empty(0), np.empty((0, 0)))
+                continue
             ids = tables[0].index
             predictions[split] = (tables[0]["target"].to_numpy(float), np.concatenate(
                 [t.loc[ids].drop(columns="target").to_numpy(float).T for t in tables]))

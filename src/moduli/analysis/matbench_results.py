@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from moduli.analysis import runs as runs_module
 from moduli.core.atomic import atomic_write
 
 
-def _fold_predictions(run_dir: str | Path) -> pd.DataFrame:
-    return pd.read_csv(Path(run_dir) / "predictions" / "test.csv", dtype={"id": str}).set_index("id")
+def _fold_predictions(run: str | Path) -> pd.DataFrame:
+    return runs_module.predictions(run, "test")
 
 
 def record_task(task, runs: pd.DataFrame) -> None:

@@ -9,8 +9,9 @@
   G-vs-B moduli maps and the distributions of the derived properties.
 - ``--dataset`` (a training source by name, e.g. ``mp_elastic``; repeatable): the same statistics
   and maps of its DFT moduli.
-- ``--runs`` (training run dirs or folders holding them): parity plots of every CGCNN run (train /
-  val / test) and the model comparison bars over all runs.
+- ``--runs`` (training run dirs, folders holding them, or runs a record keeps as evidence):
+  parity plots of every CGCNN run (train / val / test; val / test from evidence) and the model
+  comparison bars over all runs.
 
 ``summary.md`` holds, per figure, the numbers drawn in it (counts, percentages, MAE / R²), so a
 figure can be checked without reading pixels. Files are written by temp file + rename.
@@ -23,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from moduli.analysis import comparison, dataset_figures, moduli_maps, statistics
+from moduli.analysis import runs as runs_module
 from moduli.analysis.folds import gather
 from moduli.analysis.parity import SCALES, parity_panels
 from moduli.core.atomic import atomic_write
@@ -109,8 +111,9 @@ def add_runs(report: Report, roots: list[str], scale: str, parity_folds: list[in
     for run in cgcnn.itertuples():
         splits = {}
         for split in comparison.SPLITS:
-            frame = pd.read_csv(Path(run.run) / "predictions" / f"{split}.csv")
-            splits[split] = (frame["target"].to_numpy(), frame["prediction"].to_numpy())
+            frame = runs_module.predictions(run.run, split)
+            if frame is not None:  # a record's evidence keeps val and test only
+                splits[split] = (frame["target"].to_numpy(), frame["prediction"].to_numpy())
         name = f"parity_{run.target}_{run.setting}_fold{run.fold}_{scale}"
         files, stats = parity_panels(splits, report.out / name, TARGETS[run.target].label if run.target in TARGETS else run.target, scale)
         rows = pd.DataFrame([{"split": s, **v} for s, v in stats.items()])

@@ -32,8 +32,8 @@ import pandas as pd
 import torch
 import yaml
 
-from moduli.analysis.folds import (choose_shares, ensembles, gather, mixture_weights, mixtures,
-                                   run_kind)
+from moduli.analysis.folds import choose_shares, ensembles, gather, mixture_weights, mixtures
+from moduli.analysis.runs import run_kind
 from moduli.analysis.metrics import cross_fitted_calibration, fit_std_scale, mae, r2, std_calibration
 from hydra.utils import instantiate
 
