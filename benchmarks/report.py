@@ -20,7 +20,8 @@ import pandas as pd
 from moduli.analysis import dataset_figures, moduli_maps, statistics
 
 REPO = Path(__file__).resolve().parents[1]
-RUNS = [REPO / "experiments/2026-11-24_predict_screened" / name / "predictions.parquet" for name in ("wbm", "dielectric_mp")]
+RUNS = [REPO / "tests/data/wbm_predictions.parquet",
+        REPO / "experiments/2026-11-24_predict_screened/dielectric_mp/predictions.parquet"]
 
 
 def table_of_size(base: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 def predictions(tmp_path_factory):
     """A 300-row slice of the recorded WBM prediction run."""
     path = tmp_path_factory.mktemp("nb") / "predictions.csv"
-    pd.read_parquet(REPO / "experiments/2026-11-24_predict_screened/wbm/predictions.parquet").iloc[:300] \
+    pd.read_parquet(REPO / "tests/data/wbm_predictions.parquet").iloc[:300] \
         .to_csv(path, index=False)
     return path
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# predict.py over two real corpora with the fold-0 CGCNN models of 2026-11-24_mp_elastic_fold0:
+# predict.py over two real corpora with the fold-0 CGCNN models of 2026-11-24_mp_elastic_fold0
+# (their checkpoints are kept as test fixtures in tests/data/checkpoints/):
 #  - MP structures with band gaps (matminer dielectric set), the paper's screen;
 #  - WBM hypothetical structures (no band gaps): radioactive screen only.
 # Then compare predictions with DFT moduli on the ids that have them (compare.py).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
-models="$here/../2026-11-24_mp_elastic_fold0/runs"
-bulk=$(ls "$models"/log10_k_vrh/checkpoints/best-*.ckpt)
-shear=$(ls "$models"/log10_g_vrh/checkpoints/best-*.ckpt)
+bulk=tests/data/checkpoints/paper_cgcnn_k_fold0.ckpt
+shear=tests/data/checkpoints/paper_cgcnn_g_fold0.ckpt
 data=${MODULI_DATA_DIR:?set MODULI_DATA_DIR to the shared data folder}
 .venv/bin/python predict.py corpus=structures_json \
   corpus.path="$data/matminer_dielectric_constant_bandgap.json.gz" \

@@ -21,7 +21,7 @@ from moduli.analysis.report import main
 from moduli.analysis.statistics import structure_table
 
 REPO = Path(__file__).resolve().parents[2]
-PREDICTIONS = REPO / "experiments" / "2026-11-24_predict_screened" / "wbm" / "predictions.parquet"
+PREDICTIONS = REPO / "tests" / "data" / "wbm_predictions.parquet"
 SYSTEM_RANGES = {"triclinic": (1, 2), "monoclinic": (3, 15), "orthorhombic": (16, 74), "tetragonal": (75, 142),
                  "trigonal": (143, 167), "hexagonal": (168, 194), "cubic": (195, 230)}
 

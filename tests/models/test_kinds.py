@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def recorded_checkpoints() -> list[Path]:
-    """The bundled members and the checkpoints kept in experiments/ (runs of earlier versions)."""
-    return sorted(BUNDLED_DIR.glob("*/*.ckpt")) + sorted((REPO / "experiments").glob("**/*.ckpt"))
+    """The bundled members and the checkpoints of earlier versions kept as test fixtures."""
+    return sorted(BUNDLED_DIR.glob("*/*.ckpt")) + sorted((REPO / "tests" / "data" / "checkpoints").glob("*.ckpt"))
 
 
 def test_every_recorded_checkpoint_loads_as_a_registered_kind():
