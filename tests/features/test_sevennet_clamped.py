@@ -164,3 +164,89 @@ def test_featurisers_that_read_one_structures_matrix_compute_it_once(shear, monk
     shear.compute_one(CRYSTALS["TiO2"])  # NaCl's is the oldest of three: dropped
     shear.compute_one(CRYSTALS["NaCl"])
     assert calls == ["NaCl", "Si", "TiO2", "NaCl"]
+
+
+def _batch_of(featurizers, structures):
+    """The crystals as the predicting module batches them: SevenNet's edges (and volume) of each
+    featuriser on one graph per structure, keyed by content for the memo."""
+    import torch
+    from torch_geometric.data import Batch, Data
+
+    from moduli.graphs.featurizer import structure_key
+
+    graphs = []
+    for structure in structures:
+        graph = Data(z=torch.tensor(structure.atomic_numbers, dtype=torch.long), num_nodes=len(structure))
+        graph.structure_key = structure_key(structure)
+        for featurizer in featurizers:
+            featurizer.add_batch_inputs(graph, structure)
+        graphs.append(graph)
+    return Batch.from_data_list(graphs)
+
+
+def _rotated_rutile():
+    rotated = CRYSTALS["TiO2"].copy()
+    rotated.apply_operation(SymmOp.from_axis_angle_and_translation([1, 2, 3], 37.0))
+    return rotated
+
+
+def test_hessians_in_one_batch_equal_those_of_one_structure_at_a_time(shear):
+    """Five structures (three crystals, a rotated one, an isolated atom) in one batch, under
+    inference mode as prediction runs: each block of the batch's Hessian is the structure's own."""
+    import torch
+
+    structures = [*CRYSTALS.values(), _rotated_rutile(), Structure(Lattice.cubic(12.0), ["Si"], [[0, 0, 0]])]
+    with torch.inference_mode():
+        batched = shear.batched_hessians(_batch_of([shear], structures), torch.arange(len(structures)))
+    for structure, matrix in zip(structures, batched):
+        alone = shear.strain_hessian(structure)
+        np.testing.assert_allclose(matrix, alone, atol=1e-5 * max(np.abs(alone).max(), 1.0))
+    assert np.abs(batched[-1]).max() == 0.0  # no neighbour: no strain energy
+
+
+def test_batched_vectors_share_the_memo_and_match_compute_one(shear, monkeypatch):
+    """The shear and invariants featurisers completing one batch pay one batched Hessian pass,
+    for the structures no featuriser has computed yet, and give compute_one's numbers."""
+    import torch
+
+    from moduli.features import sevennet_clamped as module
+    from moduli.features.sevennet_clamped import SevenNetKelvin
+
+    kelvin = SevenNetKelvin()
+    calls = []
+    batched = module.SevenNetShear.batched_hessians
+
+    def counted(self, batch, graphs):
+        calls.append(graphs.tolist())
+        return batched(self, batch, graphs)
+
+    monkeypatch.setattr(module.SevenNetShear, "batched_hessians", counted)
+    monkeypatch.setattr(module, "MATRICES", module.MatrixMemo())
+    structures = list(CRYSTALS.values())
+    module.MATRICES.get(structures[1], shear.strain_hessian)  # NaCl's matrix is known already
+    batch = _batch_of([shear, kelvin], structures)
+    with torch.inference_mode():
+        shears = shear.compute_batch(batch, torch.arange(3))
+        invariants = kelvin.compute_batch(batch, torch.arange(3))
+    assert calls == [[0, 2]]
+    for k, structure in enumerate(structures):
+        np.testing.assert_allclose(shears[k].numpy(), shear.compute_one(structure), rtol=1e-6)
+        np.testing.assert_allclose(invariants[k].numpy(), kelvin.compute_one(structure), rtol=1e-6)
+    assert float(invariants[0, 0]) == float(shears[0, 0])
+
+
+def test_the_feature_step_computes_the_matrices_in_batches(tmp_path):
+    """Training's feature step (``featurize`` with a device) goes through the batched code and
+    gives the vectors of compute_one; a structure SevenNet cannot read is rejected with a reason."""
+    from moduli.core.records import Record
+    from moduli.features.sevennet_clamped import MATRICES, SevenNetKelvin
+
+    MATRICES.clear()
+    kelvin = SevenNetKelvin(tmp_path)
+    records = [Record(name, structure, {}) for name, structure in CRYSTALS.items()]
+    records.append(Record("Og", Structure(Lattice.cubic(5.0), ["Og"], [[0, 0, 0]]), {}))
+    vectors, rejections = kelvin.featurize(records, device="cpu")
+    assert sorted(vectors) == sorted(CRYSTALS) and [r.id for r in rejections] == ["Og"]
+    MATRICES.clear()
+    for name, structure in CRYSTALS.items():
+        np.testing.assert_allclose(vectors[name], kelvin.compute_one(structure), rtol=1e-6, atol=1e-6)

@@ -203,6 +203,7 @@ class SevenNetFeaturizer:
             try:
                 self.check(structure)
                 graph = Data(z=torch.tensor(structure.atomic_numbers, dtype=torch.long), num_nodes=len(structure))
+                graph.structure_key = structure_key(structure)  # what a featuriser's memo goes by
                 self.add_batch_inputs(graph, structure)
             except Exception:  # noqa: BLE001 - left to compute_one, which names the reason
                 continue

@@ -21,7 +21,9 @@ Three featurisers share SevenNet-0's energy model and the memo of its strain Hes
 
 Every number is an invariant of the tensor and intensive (per volume), so every cell, origin,
 orientation and atom order of a crystal gives the same. The Hessian costs 0.53 s per structure on
-one thread; :class:`MatrixMemo` computes it once for every featuriser that reads it.
+one thread; :class:`MatrixMemo` computes it once for every featuriser that reads it. On the
+predicting module's device (a GPU) :meth:`SevenNetShear.batched_hessians` computes those of a
+whole batch in one double-backward pass, the same matrices as one structure at a time.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ import functools
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -116,12 +119,16 @@ def shared_stiffness(cache_dir: str | None = None) -> SevenNetStiffness:
 SHEAR_KEY = "u_sevennet_shear"
 
 
-def voigt_strain(voigt: Tensor) -> Tensor:
-    """The symmetric strain tensor of a Voigt vector (e_xx, e_yy, e_zz, γ_yz, γ_xz, γ_xy), shears
-    as engineering strains, so the Hessian in these six numbers is V C in Voigt notation."""
-    xx, yy, zz, yz, xz, xy = voigt
-    return torch.stack([torch.stack([xx, xy / 2, xz / 2]), torch.stack([xy / 2, yy, yz / 2]),
-                        torch.stack([xz / 2, yz / 2, zz])])
+# the Voigt component (e_xx, e_yy, e_zz, γ_yz, γ_xz, γ_xy) at each place of the strain tensor, and its
+# weight there: shears are engineering strains, half of each in the two off-diagonal places
+VOIGT_INDEX = torch.tensor([[0, 5, 4], [5, 1, 3], [4, 3, 2]])
+VOIGT_WEIGHT = torch.tensor([[1.0, 0.5, 0.5], [0.5, 1.0, 0.5], [0.5, 0.5, 1.0]])
+
+
+def voigt_strains(voigt: Tensor) -> Tensor:
+    """The symmetric strain tensors (..., 3, 3) of Voigt vectors (..., 6), shears as engineering
+    strains, so that the Hessian of the energy in these six numbers is V C in Voigt notation."""
+    return voigt[..., VOIGT_INDEX.to(voigt.device)] * VOIGT_WEIGHT.to(voigt.device, voigt.dtype)
 
 
 class SevenNetShear(SevenNetStiffness):
@@ -143,9 +150,12 @@ class SevenNetShear(SevenNetStiffness):
     softer than DFT's: a *feature* for the heads, not a prediction (Spearman ~0.75
     against DFT G on mp_elastic). Clipped at 0.1 GPa (an unstable cell still gives a number).
     Not TorchScript: a frozen script has no double backward; 0.53 s per structure on one thread
-    (``benchmarks/model_cost.py``, 100 real structures). Two calls on one structure can differ
+    (``benchmarks/model_cost.py``, 100 real structures). :meth:`compute_batch` computes many
+    structures' matrices in one pass on a device (``benchmarks/strain_hessian.py``). Two calls on one structure can differ
     by an ulp of the float32 result (~1e-7 relative; seen with two threads).
     """
+
+    batched = True  # compute_batch: the Hessians of many structures in one pass (batched_hessians)
 
     def __init__(self, cache_dir: str | Path | None = None):
         super().__init__(None)
@@ -172,7 +182,7 @@ class SevenNetShear(SevenNetStiffness):
 
         def energy(voigt: Tensor) -> Tensor:
             strained = dict(inputs)  # SevenNet's modules write into the dict: a fresh one per call
-            strained["edge_vec"] = inputs["edge_vec"] @ (torch.eye(3) + voigt_strain(voigt))
+            strained["edge_vec"] = inputs["edge_vec"] @ (torch.eye(3) + voigt_strains(voigt))
             return self.scripted(strained)[ATOMIC_ENERGY].sum()
 
         # autograd on, also where a caller (prediction) runs under inference mode
@@ -181,11 +191,82 @@ class SevenNetShear(SevenNetStiffness):
             hessian = torch.autograd.functional.hessian(energy, torch.zeros(6))
         return hessian.double().numpy() / structure.volume * EV_PER_A3_IN_GPA
 
+    def batched_energy_model(self, device: torch.device) -> nn.Module:
+        """SevenNet-0's energy model for a batch of graphs on ``device`` (weights frozen), made
+        once per device."""
+        models = self.__dict__.setdefault("_batched_energy_models", {})
+        if str(device) not in models:
+            model = copy.deepcopy(self.model)
+            model.set_is_batch_data(True)
+            model.eval_type_map = False
+            for parameter in model.parameters():
+                parameter.requires_grad_(False)
+            models[str(device)] = model.to(device).eval()
+        return models[str(device)]
+
+    def add_batch_inputs(self, graph: Any, structure: Structure | None) -> None:
+        """SevenNet's edges of ``structure`` (as the vector featuriser puts them) and its volume."""
+        super().add_batch_inputs(graph, structure)
+        graph[f"{self.key}_volume"] = torch.tensor([structure.volume if structure is not None else 1.0],
+                                                   dtype=torch.float64)
+
+    def batched_hessians(self, batch: Any, graphs: Tensor) -> np.ndarray:
+        """The clamped-ion matrices (n, 6, 6; GPa) of the ``graphs`` (positions in ``batch``, whose
+        SevenNet edges :meth:`add_batch_inputs` added) in one pass: each graph g gets its own
+        Voigt strain ε_g, every edge vector r of g becomes r (I + ε_g), and the energy of the whole
+        batch is differentiated twice. The graphs do not interact, so its Hessian in all the ε is
+        block-diagonal, and six backward passes of the gradient's columns give every block:
+        the same d²E/dε² as :meth:`strain_hessian`, one structure at a time."""
+        from sevenn._keys import ATOMIC_ENERGY
+
+        device = batch.z.device
+        graphs = graphs.to(device)
+        with torch.inference_mode(False), torch.enable_grad():
+            # copies made outside inference mode: autograd cannot save inference tensors
+            atoms = torch.isin(batch.batch, graphs).clone()
+            edge_index = batch[f"{self.key}_edge_index"].clone()
+            edges = atoms[edge_index[0]]
+            edge_index, edge_vec = edge_index[:, edges], batch[f"{self.key}_edge_vec"][edges].clone()
+            renumber = torch.cumsum(atoms, 0) - 1
+            graph_of_atom = torch.searchsorted(graphs, batch.batch[atoms].clone())
+            z = batch.z[atoms].clone()
+            voigt = torch.zeros(len(graphs), 6, device=device, dtype=edge_vec.dtype, requires_grad=True)
+            deformation = torch.eye(3, device=device, dtype=edge_vec.dtype) + voigt_strains(voigt)
+            strained = torch.bmm(edge_vec.unsqueeze(1), deformation[graph_of_atom[renumber[edge_index[0]]]]).squeeze(1)
+            inputs = {"x": self.model.z_to_onehot_tensor.to(device)[z], "atomic_numbers": z,
+                      "edge_index": renumber[edge_index], "edge_vec": strained, "batch": graph_of_atom}
+            energy = self.batched_energy_model(device)(inputs)[ATOMIC_ENERGY].sum()
+            hessians = torch.zeros(len(graphs), 6, 6, device=device, dtype=torch.float64)
+            (gradient,) = torch.autograd.grad(energy, voigt, create_graph=True, allow_unused=True)
+            if gradient is not None and gradient.requires_grad:  # else no edges: no strain energy
+                for k in range(6):  # row k is d(dE/dε_k)/dε
+                    (row,) = torch.autograd.grad(gradient[:, k].sum(), voigt, retain_graph=k < 5, allow_unused=True)
+                    if row is not None:
+                        hessians[:, k] = row.double()
+        volumes = batch[f"{self.key}_volume"].to(device)[graphs].double()
+        return (hessians / volumes[:, None, None] * EV_PER_A3_IN_GPA).cpu().numpy()
+
+    def compute_batch(self, batch: Any, graphs: Tensor) -> Tensor:
+        """The vectors (float32, on the batch's device) of the ``graphs`` (positions in
+        ``batch``): the matrices from the memo where a featuriser already has them, the others
+        from one :meth:`batched_hessians` pass. A vector that is not finite is left so (the
+        caller rejects that structure)."""
+        positions = graphs.tolist()
+        keys = [batch.structure_key[i] for i in positions]
+        matrices = MATRICES.get_many(keys, lambda missing: self.batched_hessians(
+            batch, graphs[torch.as_tensor(missing, dtype=torch.long, device=graphs.device)]))
+        vectors = np.stack([self.vector_of(matrix) for matrix in matrices]).astype(np.float32)
+        return torch.from_numpy(vectors).to(batch.z.device)
+
+    def vector_of(self, matrix: np.ndarray) -> np.ndarray:
+        """This featuriser's numbers from a clamped-ion matrix: log10 G_V (GPa, clipped at 0.1)."""
+        return np.array([np.log10(max(voigt_shear_modulus(matrix), 0.1))])
+
     def compute_one(self, structure: Structure) -> np.ndarray:
         self.check(structure)
-        vector = np.array([np.log10(max(voigt_shear_modulus(self.elastic_matrix(structure)), 0.1))])
+        vector = self.vector_of(self.elastic_matrix(structure))
         if not np.all(np.isfinite(vector)):
-            raise ValueError("SevenNet shear modulus is not finite")
+            raise ValueError(f"SevenNet clamped-ion features ({self.spec['name']}) are not finite")
         return vector.astype(np.float32)
 
 
@@ -216,6 +297,23 @@ class MatrixMemo:
             while len(self.matrices) > self.size:
                 self.matrices.popitem(last=False)
         return matrix.copy()
+
+    def get_many(self, keys: list[str], compute) -> list[np.ndarray]:
+        """The matrices of ``keys``: those in the memo, and ``compute(positions)`` (an array,
+        one matrix per position in ``keys`` that the memo lacks) for the rest, in one call."""
+        with self.lock:
+            found = {k: self.matrices[k].copy() for k in keys if k in self.matrices}
+            for key in found:
+                self.matrices.move_to_end(key)
+        missing = [i for i, key in enumerate(keys) if key not in found]
+        if missing:
+            computed = compute(missing)
+            with self.lock:
+                for i, matrix in zip(missing, computed):
+                    self.matrices[keys[i]] = found[keys[i]] = matrix
+                while len(self.matrices) > self.size:
+                    self.matrices.popitem(last=False)
+        return [found[key].copy() for key in keys]
 
     def clear(self) -> None:
         with self.lock:
@@ -250,14 +348,9 @@ class SevenNetKelvin(SevenNetShear):
                      "numbers": "log10 G_V, log10 K_V, sorted Kelvin moduli as sign(x) log10(1 + |x|)"}
         self.cache = self.own_cache(cache_dir, "clamped-invariants")
 
-    def compute_one(self, structure: Structure) -> np.ndarray:
-        self.check(structure)
-        c = self.elastic_matrix(structure)
-        averages = [np.log10(max(voigt_shear_modulus(c), 0.1)), np.log10(max(voigt_bulk_modulus(c), 0.1))]
-        vector = np.concatenate([averages, signed_log(kelvin_moduli(c))])
-        if not np.all(np.isfinite(vector)):
-            raise ValueError("SevenNet clamped-ion elastic invariants are not finite")
-        return vector.astype(np.float32)
+    def vector_of(self, matrix: np.ndarray) -> np.ndarray:
+        averages = [np.log10(max(voigt_shear_modulus(matrix), 0.1)), np.log10(max(voigt_bulk_modulus(matrix), 0.1))]
+        return np.concatenate([averages, signed_log(kelvin_moduli(matrix))])
 
 
 @functools.lru_cache(maxsize=None)
