@@ -11,7 +11,7 @@ py=.venv/bin/python
 $py "$here/make_corpora.py" "$MODULI_DATA_DIR" "$out/corpora"
 $py predict.py corpus=structures_json corpus.path="$out/corpora/corpus.json.gz" write_csv=true \
   progress=false hydra.run.dir="$out/predict_json"
-$py predict.py corpus=cif_dir corpus.path="$out/corpora/cif_dir" screen=none write_csv=true \
+$py predict.py corpus=files corpus.path="$out/corpora/cif_dir" screen=none write_csv=true \
   progress=false figures=false hydra.run.dir="$out/predict_cif"
 $py train.py data.fold=0 data.limit=300 trainer.max_epochs=3 data.batch_size=32 logger=csv \
   trainer.enable_progress_bar=false hydra.run.dir="$out/train_cgcnn"

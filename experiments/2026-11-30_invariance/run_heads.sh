@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 17: retrain every CHGNet-feature head on the per-atom (cell-independent) features,
-# definition 2 of moduli.graphs.universal. Same settings as before (model=chgnet_mlp, split seed 42),
+# definition 2 of moduli.graphs.universal (now moduli.features.chgnet). Same settings as before (model=chgnet_mlp, split seed 42),
 # only the features changed:
 #   bundle heads: all of mp_elastic, fixed 90/10 train/val split, seeds 0-4 (as ../2026-11-25_mixed_bundles/run.sh)
 #   fold heads:   the 5 Matbench-protocol folds, seeds 0-4 (as ../2026-11-25_accuracy, setting chgnet_mlp)

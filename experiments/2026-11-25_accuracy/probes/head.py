@@ -8,7 +8,7 @@ HERE = Path(__file__).resolve().parent
 import sys, numpy as np, pandas as pd, torch
 torch.set_num_threads(1)
 from moduli.data import sources
-from moduli.graphs.universal import CHGNetFeaturizer
+from moduli.features.chgnet import CHGNetFeaturizer  # moduli.graphs.universal when this probe ran
 from moduli.core.assets import default_cache_dir
 records, _ = sources.load_mp_elastic(os.environ["MODULI_DATA_DIR"])
 f = CHGNetFeaturizer(default_cache_dir())
