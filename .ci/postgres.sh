@@ -10,6 +10,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 pg_port=${MODULI_TEST_POSTGRES_PORT:-54329}
+# a server that a killed run left behind may still hold the port: take the next free one
+while (exec 3<>"/dev/tcp/127.0.0.1/$pg_port") 2>/dev/null; do pg_port=$((pg_port + 1)); done
 mkdir -p "$pg_root"
 chmod 755 "$pg_root"
 chown postgres "$pg_root"
