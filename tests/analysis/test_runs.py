@@ -97,6 +97,10 @@ def test_the_fold_command_reads_evidence(record, monkeypatch, capsys):
     shutil.rmtree(record / "runs")
     main([f"{record.name}/runs"])
     assert capsys.readouterr().out == from_dirs
+    main([f"{record.name}/runs", f"{record.name}/runs/cgcnn_9"])  # a mistyped path is named
+    captured = capsys.readouterr()
+    assert captured.out == from_dirs
+    assert "1 of 2 paths hold no run, e.g. 2026-12-08_record/runs/cgcnn_9" in captured.err
 
 
 def test_compacting_refuses_what_it_cannot_keep_exactly(record):
