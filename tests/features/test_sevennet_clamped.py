@@ -204,6 +204,32 @@ def test_hessians_in_one_batch_equal_those_of_one_structure_at_a_time(shear):
     assert np.abs(batched[-1]).max() == 0.0  # no neighbour: no strain energy
 
 
+def test_a_batch_is_split_into_passes_of_bounded_edges(shear, monkeypatch):
+    """With room for ~100 edges a pass, five structures take several passes (each structure whole,
+    one bigger than the bound alone) and give the matrices of one pass."""
+    import torch
+
+    from moduli.features.sevennet_clamped import SevenNetShear
+
+    structures = [*CRYSTALS.values(), CRYSTALS["Si"] * (2, 1, 1), CRYSTALS["NaCl"]]
+    batch = _batch_of([shear], structures)
+    with torch.inference_mode():
+        whole = shear.batched_hessians(batch, torch.arange(len(structures)))
+    passes = []
+    one_pass = SevenNetShear.hessians_in_one_pass
+
+    def counted(self, batch, graphs):
+        passes.append(graphs.tolist())
+        return one_pass(self, batch, graphs)
+
+    monkeypatch.setattr(SevenNetShear, "hessians_in_one_pass", counted)
+    monkeypatch.setattr(shear, "pass_edges", 100)
+    with torch.inference_mode():
+        split = shear.batched_hessians(batch, torch.tensor([4, 0, 1, 2, 3]))
+    assert sorted(g for part in passes for g in part) == [0, 1, 2, 3, 4] and len(passes) > 2
+    np.testing.assert_allclose(split, whole[[4, 0, 1, 2, 3]], atol=1e-5 * np.abs(whole).max())
+
+
 def test_batched_vectors_share_the_memo_and_match_compute_one(shear, monkeypatch):
     """The shear and invariants featurisers completing one batch pay one batched Hessian pass,
     for the structures no featuriser has computed yet, and give compute_one's numbers."""
