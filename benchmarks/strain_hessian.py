@@ -29,11 +29,11 @@ def main() -> None:
 
     import numpy as np
     import torch
-    from torch_geometric.data import Batch, Data
+    from torch_geometric.data import Batch
 
     from moduli.core.structures import parse_structure, read_json, table_rows
+    from moduli.features.sevennet import batch_graph
     from moduli.features.sevennet_clamped import SevenNetShear
-    from moduli.graphs.featurizer import structure_key
 
     torch.set_num_threads(args.threads)
     rows = table_rows(read_json(os.path.join(os.environ["MODULI_DATA_DIR"], "matminer_dielectric_constant_bandgap.json.gz")))
@@ -41,7 +41,7 @@ def main() -> None:
     structures = [parse_structure(row["structure"]) for row in rows[::step][:args.n]]
     shear = SevenNetShear()
     device = torch.device(args.device)
-    shear.batched_hessians(batch_of(shear, structures[:2], Batch, Data, structure_key).to(device),
+    shear.batched_hessians(Batch.from_data_list([batch_graph(s, [shear]) for s in structures[:2]]).to(device),
                            torch.arange(2, device=device))  # warm-up: model copies, kernels
 
     start = time.perf_counter()
@@ -57,7 +57,7 @@ def main() -> None:
         parts = []
         for first in range(0, len(structures), size):
             chunk = structures[first:first + size]
-            batch = batch_of(shear, chunk, Batch, Data, structure_key).to(device)
+            batch = Batch.from_data_list([batch_graph(s, [shear]) for s in chunk]).to(device)
             parts.append(shear.batched_hessians(batch, torch.arange(len(chunk), device=device)))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -68,20 +68,6 @@ def main() -> None:
                   if device.type == "cuda" else "")
         print(f"batches of {size:3d}:        {rate:8.2f} structures/s = {rate / one_rate:5.2f}x "
               f"(largest difference {error:.1e} of the largest entry{memory})")
-
-
-def batch_of(shear, structures, Batch, Data, structure_key):
-    """One graph per structure with SevenNet's edges and volume (the graph-building part, as the
-    data-loader workers do it; included in the batched timing)."""
-    import torch
-
-    graphs = []
-    for structure in structures:
-        graph = Data(z=torch.tensor(structure.atomic_numbers, dtype=torch.long), num_nodes=len(structure))
-        graph.structure_key = structure_key(structure)
-        shear.add_batch_inputs(graph, structure)
-        graphs.append(graph)
-    return Batch.from_data_list(graphs)
 
 
 if __name__ == "__main__":

@@ -6,19 +6,16 @@ import resource
 import sys
 
 import torch
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Batch
 from moduli.core.structures import parse_structure, read_json, table_rows
 from moduli.features.sevennet_clamped import SevenNetShear
-from moduli.graphs.featurizer import structure_key
+from moduli.features.sevennet import batch_graph
 torch.set_num_threads(1)
 n = int(sys.argv[1])
 rows = table_rows(read_json(os.path.join(os.environ["MODULI_DATA_DIR"], "matminer_dielectric_constant_bandgap.json.gz")))
 structures = [parse_structure(r["structure"]) for r in rows[::max(len(rows)//n,1)][:n]]
 f = SevenNetShear()
-graphs = []
-for s in structures:
-    g = Data(z=torch.tensor(s.atomic_numbers), num_nodes=len(s)); g.structure_key = structure_key(s)
-    f.add_batch_inputs(g, s); graphs.append(g)
+graphs = [batch_graph(s, [f]) for s in structures]
 b = Batch.from_data_list(graphs)
 f.batched_hessians(Batch.from_data_list(graphs[:1]), torch.arange(1))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -167,21 +167,12 @@ def test_featurisers_that_read_one_structures_matrix_compute_it_once(shear, monk
 
 
 def _batch_of(featurizers, structures):
-    """The crystals as the predicting module batches them: SevenNet's edges (and volume) of each
-    featuriser on one graph per structure, keyed by content for the memo."""
-    import torch
-    from torch_geometric.data import Batch, Data
+    """The crystals as one batch for the featurisers' ``compute_batch``."""
+    from torch_geometric.data import Batch
 
-    from moduli.graphs.featurizer import structure_key
+    from moduli.features.sevennet import batch_graph
 
-    graphs = []
-    for structure in structures:
-        graph = Data(z=torch.tensor(structure.atomic_numbers, dtype=torch.long), num_nodes=len(structure))
-        graph.structure_key = structure_key(structure)
-        for featurizer in featurizers:
-            featurizer.add_batch_inputs(graph, structure)
-        graphs.append(graph)
-    return Batch.from_data_list(graphs)
+    return Batch.from_data_list([batch_graph(s, featurizers) for s in structures])
 
 
 def _rotated_rutile():

@@ -196,15 +196,13 @@ class SevenNetFeaturizer:
         """:meth:`compute_batch` on plain structures (training's feature step): one vector per
         structure, None where the structure cannot be read or its vector is not finite (then
         :meth:`compute_one` says why)."""
-        from torch_geometric.data import Batch, Data
+        from torch_geometric.data import Batch
 
         graphs, readable = [], []
         for k, structure in enumerate(structures):
             try:
                 self.check(structure)
-                graph = Data(z=torch.tensor(structure.atomic_numbers, dtype=torch.long), num_nodes=len(structure))
-                graph.structure_key = structure_key(structure)  # what a featuriser's memo goes by
-                self.add_batch_inputs(graph, structure)
+                graph = batch_graph(structure, [self])
             except Exception:  # noqa: BLE001 - left to compute_one, which names the reason
                 continue
             graphs.append(graph)
@@ -285,6 +283,19 @@ class SevenNetFeaturizer:
         if self.cache and fresh:
             self.cache.put_many(fresh)
         return {r.id: vectors[keys[r.id]] for r in records if keys[r.id] in vectors}, rejections
+
+
+def batch_graph(structure: Structure, featurizers: Sequence[SevenNetFeaturizer]) -> Any:
+    """``structure`` as a graph for the featurisers' ``compute_batch``: its atoms, its content key
+    (what the memo of strain Hessians goes by) and each featuriser's SevenNet edges (and volume).
+    Outside prediction, where crystal graphs carry these, e.g. training's feature step."""
+    from torch_geometric.data import Data
+
+    graph = Data(z=torch.tensor(structure.atomic_numbers, dtype=torch.long), num_nodes=len(structure))
+    graph.structure_key = structure_key(structure)
+    for featurizer in featurizers:
+        featurizer.add_batch_inputs(graph, structure)
+    return graph
 
 
 def check_elements(structure: Structure, known_z: set[int], readers: str) -> None:
