@@ -267,3 +267,21 @@ def test_the_feature_step_computes_the_matrices_in_batches(tmp_path):
     MATRICES.clear()
     for name, structure in CRYSTALS.items():
         np.testing.assert_allclose(vectors[name], kelvin.compute_one(structure), rtol=1e-6, atol=1e-6)
+
+
+def test_the_memo_computes_each_missing_structure_once():
+    """Keys already held come from the memo; a key listed twice is computed once, and both
+    positions get its matrix."""
+    from moduli.features.sevennet_clamped import MatrixMemo
+
+    memo = MatrixMemo(size=10)
+    memo.get_many(["a"], lambda missing: [np.full((6, 6), 1.0)])
+    asked = []
+
+    def compute(positions):
+        asked.append(positions)
+        return [np.full((6, 6), float(p)) for p in positions]
+
+    matrices = memo.get_many(["b", "a", "b", "c"], compute)
+    assert asked == [[0, 3]]
+    assert [m[0, 0] for m in matrices] == [0.0, 1.0, 0.0, 3.0]

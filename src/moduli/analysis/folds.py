@@ -34,11 +34,10 @@ from moduli.core.weighted import weighted_mean_std
 def gather(roots: Iterable[str | Path]) -> pd.DataFrame:
     """One row per run named by ``roots`` (run dirs, folders of them, or runs kept as a record's
     evidence: :func:`moduli.analysis.runs.find`)."""
-    roots = list(roots)
-    found = runs_module.find(roots)
+    roots, empty = list(roots), []
+    found = runs_module.find(roots, empty)
     if not found:
         raise FileNotFoundError(f"no runs (run dirs or a record's evidence) under {roots}")
-    empty = [str(root) for root in roots if not runs_module.find([root])]
     if empty:  # said once, on stderr: a mistyped path among many is not silently dropped
         print(f"{len(empty)} of {len(roots)} paths hold no run, e.g. {', '.join(empty[:3])}", file=sys.stderr)
     return pd.DataFrame([runs_module.row(r) for r in found]).sort_values(["target", "model", "setting", "fold"])

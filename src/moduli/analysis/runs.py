@@ -200,18 +200,20 @@ def row(path: str | Path) -> dict:
             **{k.replace("/", "_"): values.get(k, float("nan")) for k in TABLE_METRICS}}
 
 
-def find(roots: Iterable[str | Path]) -> list[Path]:
+def find(roots: Iterable[str | Path], empty: list[str] | None = None) -> list[Path]:
     """The runs a list of roots names: run dirs at or below each root, and runs kept as evidence
     at or below it. A root may be a shell pattern (``runs/*/*_fold[01]_seed*``) that no longer
-    matches on disk because its runs were compacted: it is matched against the evidence."""
+    matches on disk because its runs were compacted: it is matched against the evidence. Roots
+    that hold no run are appended to ``empty`` when one is given."""
     found: dict[str, Path] = {}
     for root in roots:
         root = Path(root)
         on_disk = [Path(p) for p in sorted(glob.glob(str(root)))] if GLOB_CHARACTERS & set(str(root)) else [root]
-        for run in (r for folder in on_disk if folder.is_dir() for r in run_dirs_below(folder)):
+        runs = [r for folder in on_disk if folder.is_dir() for r in run_dirs_below(folder)] + _evidence_runs(root)
+        for run in runs:
             found.setdefault(str(run.resolve()), run)
-        for run in _evidence_runs(root):
-            found.setdefault(str(run.resolve()), run)
+        if not runs and empty is not None:
+            empty.append(str(root))
     return sorted(found.values())
 
 

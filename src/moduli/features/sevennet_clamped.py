@@ -156,8 +156,8 @@ class SevenNetShear(SevenNetStiffness):
     """
 
     batched = True  # compute_batch: the Hessians of many structures in one pass (batched_hessians)
-    # Edges of one batched pass. Its double backward keeps 360-400 kB per edge (float32; peak RSS
-    # over a pass of 3,498 and 12,696 edges of real structures, one CPU thread), so 20,000 edges
+    # Edges of one batched pass. Its double backward keeps 356-416 kB per edge (float32; peak RSS
+    # over passes of 3,498 and 12,696 edges of real structures, one CPU thread), so 20,000 edges
     # hold about 8 GB, on a GPU as on the CPU. Not yet tuned on a GPU, where bigger passes may be faster.
     pass_edges = 20_000
 
@@ -272,8 +272,8 @@ class SevenNetShear(SevenNetStiffness):
     def compute_batch(self, batch: Any, graphs: Tensor) -> Tensor:
         """The vectors (float32, on the batch's device) of the ``graphs`` (positions in
         ``batch``): the matrices from the memo where a featuriser already has them, the others
-        from one :meth:`batched_hessians` pass. A vector that is not finite is left so (the
-        caller rejects that structure)."""
+        from :meth:`batched_hessians`. A vector that is not finite is left so (the caller rejects
+        that structure)."""
         positions = graphs.tolist()
         keys = [batch.structure_key[i] for i in positions]
         matrices = MATRICES.get_many(keys, lambda missing: self.batched_hessians(
@@ -309,31 +309,25 @@ class MatrixMemo:
         self.lock = threading.Lock()
 
     def get(self, structure: Structure, compute) -> np.ndarray:
-        key = structure_key(structure)
-        with self.lock:
-            if key in self.matrices:
-                self.matrices.move_to_end(key)
-                return self.matrices[key].copy()
-        matrix = compute(structure)
-        with self.lock:
-            self.matrices[key] = matrix
-            while len(self.matrices) > self.size:
-                self.matrices.popitem(last=False)
-        return matrix.copy()
+        """The matrix of ``structure``: from the memo, else ``compute(structure)``."""
+        return self.get_many([structure_key(structure)], lambda missing: [compute(structure)])[0]
 
     def get_many(self, keys: list[str], compute) -> list[np.ndarray]:
-        """The matrices of ``keys``: those in the memo, and ``compute(positions)`` (an array,
-        one matrix per position in ``keys`` that the memo lacks) for the rest, in one call."""
+        """The matrices of ``keys``: those in the memo, and ``compute(positions)`` (one matrix per
+        position in ``keys`` whose key the memo lacks, each such key once) for the rest, in one call."""
         with self.lock:
             found = {k: self.matrices[k].copy() for k in keys if k in self.matrices}
             for key in found:
                 self.matrices.move_to_end(key)
-        missing = [i for i, key in enumerate(keys) if key not in found]
-        if missing:
-            computed = compute(missing)
+        first = {}  # a structure listed twice is computed once
+        for position, key in enumerate(keys):
+            if key not in found:
+                first.setdefault(key, position)
+        if first:
+            computed = compute(list(first.values()))
             with self.lock:
-                for i, matrix in zip(missing, computed):
-                    self.matrices[keys[i]] = found[keys[i]] = matrix
+                for key, matrix in zip(first, computed):
+                    self.matrices[key] = found[key] = matrix
                 while len(self.matrices) > self.size:
                     self.matrices.popitem(last=False)
         return [found[key].copy() for key in keys]
