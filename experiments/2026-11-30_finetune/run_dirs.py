@@ -8,6 +8,9 @@
 The fine-tuning runs (a: body learning rate 1e-4, seed 0; b: 3e-4, seed 1; c: 3e-4, seed 2, folds
 only; e: 3e-4, seed 4, folds only) are one setting for the tables, ``sevennet_ft``, so the models of a fold form one
 ensemble, as seeds do.
+
+The run dirs were then compacted into ``evidence/`` and the prediction CSVs left git: this script
+records how the runs were made and runs again only where ``device/`` holds the CSVs.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 19, lever 5: the fine-tuned SevenNet-0 runs (run dirs made from device/ by run_dirs.py)
+# Issue 19, lever 5: the fine-tuned SevenNet-0 runs (evidence/, compacted from the run dirs run_dirs.py made of device/)
 # next to the recipe CGCNN (../2026-11-25_accuracy, seeds 0-1) and the SevenNet-feature heads
 # (../2026-11-30_levers: sevennet_extra and sevennet_stiffness_extra, seeds 0-4), alone (ensembles)
 # and mixed, every mixture's shares chosen on each fold's validation split. -> folds.md
@@ -13,7 +13,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
-.venv/bin/python "$here/run_dirs.py" > /dev/null
 runs=(); mixes=()
 for fold in 0 1 2 3 4; do
   for target in log10_g_vrh log10_k_vrh; do

@@ -135,3 +135,16 @@ def test_a_run_without_fold_leaves_the_others_integer_folds(record):
     assert runs.describe(record / "runs" / "member")["fold"] is None
     fold = runs.describe(record / "runs" / "cgcnn_1")["fold"]
     assert fold == 1 and type(fold) is int
+
+
+def test_a_run_with_no_test_part_is_kept_with_no_test_rows(record):
+    """A run trained on a split without a test part (a bundle's 90 / 10) wrote no test.csv: its
+    val predictions are kept and its test split reads back empty."""
+    member = record / "runs" / "member"
+    shutil.copytree(record / "runs" / "cgcnn_0", member)
+    (member / "predictions" / "test.csv").unlink()
+    val = runs.predictions(member, "val")
+    runs.compact(record)
+    shutil.rmtree(record / "runs")
+    assert runs.predictions(member, "val").equals(val)
+    assert len(runs.predictions(member, "test")) == 0

@@ -93,7 +93,7 @@ class Evidence:
                                if c not in ("run", "overrides", NAN_METRICS, *DESCRIPTION)]
         table = pd.read_parquet(folder / PREDICTIONS_FILE)
         self._predictions = {key: group for key, group in table.groupby(["run", "split"], observed=True, sort=False)}
-        self._no_rows = table.iloc[0:0]  # a split that had no rows (e.g. no validation set)
+        self._no_rows = table.iloc[0:0]  # a split with no rows (no validation set) or no file (no test part)
 
     def keys(self) -> list[str]:
         return list(self.runs.index)
@@ -273,7 +273,7 @@ def compact(record: str | Path) -> tuple[int, int]:
                      "overrides": " ".join(yaml.safe_load(overrides.read_text()) or []) if overrides.is_file() else "",
                      NAN_METRICS: " ".join(k for k, v in values.items() if isinstance(v, float) and np.isnan(v)),
                      **values})
-        for split in KEPT_SPLITS:
+        for split in _written_splits(run_dir):
             table = predictions(run_dir, split)
             tables.append(pd.DataFrame({"run": key, "split": split, "id": table.index.to_numpy(),
                                         "target": _millionths(table["target"], run_dir, split),
@@ -291,6 +291,12 @@ def compact(record: str | Path) -> tuple[int, int]:
     return len(runs), len(table)
 
 
+def _written_splits(run_dir: Path) -> list[str]:
+    """The kept splits a run wrote predictions for (a run trained on a split without a test part,
+    such as a bundle's, writes none for test; its evidence then has no rows for it)."""
+    return [split for split in KEPT_SPLITS if (run_dir / "predictions" / f"{split}.csv").is_file()]
+
+
 def _millionths(values: pd.Series, run_dir: Path, split: str) -> np.ndarray:
     scaled = np.rint(values.to_numpy(float) * SCALE)
     if not np.array_equal(scaled / SCALE, values.to_numpy(float)) or np.abs(scaled).max(initial=0) >= 2 ** 31:
@@ -306,7 +312,7 @@ def _check(record: Path, dirs: list[Path]) -> None:
             raise AssertionError(f"{run_dir}: description differs in the evidence")
         if not _same_metrics(evidence.metrics(key), json.loads((run_dir / "metrics.json").read_text())):
             raise AssertionError(f"{run_dir}: metrics differ in the evidence")
-        for split in KEPT_SPLITS:
+        for split in _written_splits(run_dir):
             kept, original = evidence.predictions(key, split), predictions(run_dir, split)
             if not (kept.equals(original) or len(kept) == len(original) == 0):
                 raise AssertionError(f"{run_dir} {split}: predictions differ in the evidence")
