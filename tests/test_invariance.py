@@ -143,7 +143,10 @@ def test_moduli_predict_gives_silicon_one_answer_as_2_8_64_and_512_atoms():
 
 
 @pytest.mark.parametrize("kind", ["sevennet_mlp", "sevennet_meanstd_mlp",
-                                  # the strain Hessians in batches (0.5 s per structure on one thread)
+                                  # three strained-cell energies per structure (16 s; in the fast suite:
+                                  # tests/features/test_sevennet_clamped.py), the strain Hessians (0.5 s
+                                  # per structure on one thread)
+                                  pytest.param("sevennet_stiffness_mlp", marks=pytest.mark.slow),
                                   pytest.param("sevennet_elastic_mlp", marks=pytest.mark.slow),
                                   pytest.param("sevennet_kelvin_mlp", marks=pytest.mark.slow)])
 def test_features_computed_in_batches_on_the_device_give_one_answer_per_crystal(kind, crystals, atom_table,

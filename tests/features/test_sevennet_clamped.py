@@ -252,6 +252,42 @@ def test_batched_vectors_share_the_memo_and_match_compute_one(shear, monkeypatch
     assert float(invariants[0, 0]) == float(shears[0, 0])
 
 
+def test_batched_stiffness_matches_compute_one(stiffness):
+    """The three energies of five structures (three crystals, a rotated one, an isolated atom) in
+    batched passes, under inference mode as prediction runs: compute_one's log10 K and pressure
+    (GPa) to 1e-4, the float32 noise of these finite differences (one crystal's cells differ by as much in
+    compute_one itself: test_one_vector_per_crystal)."""
+    import torch
+
+    isolated = Structure(Lattice.cubic(12.0), ["Si"], [[0, 0, 0]])
+    structures = [*CRYSTALS.values(), _rotated_rutile(), isolated]
+    with torch.inference_mode():
+        batched = stiffness.compute_batch(_batch_of([stiffness], structures), torch.arange(len(structures)))
+    assert batched.dtype == torch.float32 and batched.shape == (5, 2)
+    for structure, vector in zip(structures, batched.numpy()):
+        np.testing.assert_allclose(vector, stiffness.compute_one(structure), rtol=1e-4, atol=1e-4)
+    assert batched[-1, 0] == pytest.approx(-1.0) and batched[-1, 1] == 0.0  # no neighbour: K clipped, no pressure
+
+
+def test_batched_stiffness_keeps_the_edges_each_strained_cell_has():
+    """The batch carries the smallest cell's edges; an edge that a larger cell stretches past the
+    cutoff is dropped there, as that cell's own neighbour list drops it. A crystal whose nearest
+    neighbours sit just inside the cutoff at its volume and just outside at 103 % shows it."""
+    import torch
+
+    from moduli.features.sevennet_clamped import SevenNetStiffness
+
+    stiffness = SevenNetStiffness()
+    edge = stiffness.cutoff * 0.995  # the 3 % larger cell's lengths are 1 % longer
+    sparse = Structure(Lattice.cubic(edge), ["Cu"], [[0, 0, 0]])
+    graph = _batch_of([stiffness], [sparse])
+    lengths = graph[f"{stiffness.key}_edge_vec"].norm(dim=1)
+    assert len(lengths) and lengths.max() < stiffness.cutoff
+    with torch.inference_mode():
+        batched = stiffness.compute_batch(graph, torch.arange(1)).numpy()[0]
+    np.testing.assert_allclose(batched, stiffness.compute_one(sparse), rtol=1e-4, atol=1e-4)
+
+
 def test_the_feature_step_computes_the_matrices_in_batches(tmp_path):
     """Training's feature step (``featurize`` with a device) goes through the batched code and
     gives the vectors of compute_one; a structure SevenNet cannot read is rejected with a reason."""

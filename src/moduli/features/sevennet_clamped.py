@@ -8,7 +8,8 @@ Three featurisers share SevenNet-0's energy model and the memo of its strain Hes
   pressure -dE/dV (GPa), by central differences. Clamped ions overestimate K where atoms would
   relax (a relaxed-ion K needs ~1.5 s per structure), but as a *feature* the head learns what to
   make of it: the potentials' K ranks DFT's well (Spearman 0.97 relaxed). Three energies on top
-  of the 640 features (TorchScript; ``benchmarks/model_cost.py`` has the cost).
+  of the 640 features (TorchScript; ``benchmarks/model_cost.py`` has the cost); on the predicting
+  module's device, the three energies of a whole batch in three batched passes.
 - :class:`SevenNetShear` (``u_sevennet_shear``, 1 number): log10 of the Voigt shear modulus of the
   exact strain Hessian of the energy (its docstring says how, and why not finite strains).
 - :class:`SevenNetKelvin` (``u_sevennet_kelvin``, 8 numbers): from the same Hessian C, what a shear
@@ -46,15 +47,30 @@ from moduli.physics.elastic import kelvin_moduli, voigt_bulk_modulus, voigt_shea
 
 STRAIN = 0.03  # relative volume change of the two strained cells: large enough that float32 energies
 # resolve the curvature (at 1 %, a 2x2x2 silicon cell's K differed from the primitive's by 3e-4 in log10)
+VOLUME_SCALES = (1 - STRAIN, 1.0, 1 + STRAIN)  # the three cells, as fractions of the structure's volume
 EV_PER_A3_IN_GPA = 160.21766208
 STIFFNESS_KEY = "u_sevennet_stiff"
 
 
+def stiffness_vectors(energies: np.ndarray, volumes: np.ndarray) -> np.ndarray:
+    """[log10 K (GPa, clipped at 0.1), pressure (GPa)] of each structure (n, 2; float64) from the
+    energies (n, 3; eV) of its cell at :data:`VOLUME_SCALES` of its volume (n; Å³), by central
+    differences: K = V d²E/dV², P = -dE/dV."""
+    step = STRAIN * volumes
+    curvature = (energies[:, 0] - 2 * energies[:, 1] + energies[:, 2]) / step ** 2
+    bulk = volumes * curvature * EV_PER_A3_IN_GPA
+    pressure = -(energies[:, 2] - energies[:, 0]) / (2 * step) * EV_PER_A3_IN_GPA
+    return np.stack([np.log10(np.maximum(bulk, 0.1)), pressure], axis=1)
+
+
 class SevenNetStiffness(sevennet_features.SevenNetFeaturizer):
     """Structures -> [log10 clamped-ion K (GPa), pressure (GPa)] from SevenNet-0's energies,
-    through an optional disk cache (its own file); reads and rejects elements as the features do."""
+    through an optional disk cache (its own file); reads and rejects elements as the features do.
 
-    batched = False  # one structure at a time (compute_one)
+    Two ways to the same vectors: :meth:`compute_one` (TorchScript, one structure at a time, in
+    the CPU workers) and :meth:`compute_batch` (a batch on the predicting module's device)."""
+
+    batched = True  # compute_batch: the three energies of many structures in three passes
 
     def __init__(self, cache_dir: str | Path | None = None):
         super().__init__(None, 1)
@@ -95,20 +111,76 @@ class SevenNetStiffness(sevennet_features.SevenNetFeaturizer):
 
     def compute_one(self, structure: Structure) -> np.ndarray:
         self.check(structure)
-        volume = structure.volume
         energies = []
-        for scale in (1 - STRAIN, 1.0, 1 + STRAIN):
+        for scale in VOLUME_SCALES:
             cell = structure.copy()
-            cell.scale_lattice(volume * scale)
+            cell.scale_lattice(structure.volume * scale)
             energies.append(self.energy(cell))
-        step = STRAIN * volume
-        curvature = (energies[0] - 2 * energies[1] + energies[2]) / step ** 2
-        bulk = volume * curvature * EV_PER_A3_IN_GPA
-        pressure = -(energies[2] - energies[0]) / (2 * step) * EV_PER_A3_IN_GPA
-        vector = np.array([np.log10(max(bulk, 0.1)), pressure], dtype=np.float64)
+        vector = stiffness_vectors(np.array([energies]), np.array([structure.volume]))[0]
         if not np.all(np.isfinite(vector)):
             raise ValueError("SevenNet stiffness is not finite")
         return vector.astype(np.float32)
+
+    def add_batch_inputs(self, graph: Any, structure: Structure | None) -> None:
+        """SevenNet's edges of ``structure``'s cell at the smallest of :data:`VOLUME_SCALES`, and
+        its volume. Fractions fixed, every edge vector scales with the cell, so the edges of the
+        larger cells are those of this one, scaled, that stay within the cutoff
+        (:meth:`compute_batch`)."""
+        cell = None
+        if structure is not None:
+            cell = structure.copy()
+            cell.scale_lattice(structure.volume * VOLUME_SCALES[0])
+        sevennet_features.SevenNetFeaturizer.add_batch_inputs(self, graph, cell)
+        add_volume(graph, self.key, structure)
+
+    @torch.inference_mode()
+    def compute_batch(self, batch: Any, graphs: Tensor) -> Tensor:
+        """The vectors (float32, on the batch's device) of the ``graphs`` (positions in
+        ``batch``): each graph's energy at the three volumes in one batched pass per volume, the
+        atoms' energies summed per graph in float64 as :meth:`energy` sums them. A vector that is
+        not finite is left so (the caller rejects that structure)."""
+        from sevenn._keys import ATOMIC_ENERGY
+
+        device = batch.z.device
+        graphs = graphs.to(device)
+        atoms = torch.isin(batch.batch, graphs)
+        index = batch[f"{self.key}_edge_index"]
+        edges = atoms[index[0]]
+        index, vectors = (torch.cumsum(atoms, 0) - 1)[index[:, edges]], batch[f"{self.key}_edge_vec"][edges]
+        lengths = torch.linalg.vector_norm(vectors.double(), dim=1)
+        graph_of_atom = torch.searchsorted(graphs, batch.batch[atoms])
+        z = batch.z[atoms]
+        energies = torch.zeros(len(graphs), len(VOLUME_SCALES), dtype=torch.float64, device=device)
+        for k, scale in enumerate(VOLUME_SCALES):
+            stretch = (scale / VOLUME_SCALES[0]) ** (1 / 3)  # of every length of the smallest cell
+            inside = lengths * stretch < self.cutoff
+            inputs = {"x": self.model.z_to_onehot_tensor.to(device)[z], "atomic_numbers": z,
+                      "edge_index": index[:, inside], "edge_vec": (vectors[inside].double() * stretch).float(),
+                      "batch": graph_of_atom}
+            atomic = self.batched_energy_model(device)(inputs)[ATOMIC_ENERGY].double().flatten()
+            energies[:, k].index_add_(0, graph_of_atom, atomic)
+        volumes = batch[f"{self.key}_volume"].to(device)[graphs].double()
+        vectors = stiffness_vectors(energies.cpu().numpy(), volumes.cpu().numpy())
+        return torch.from_numpy(vectors.astype(np.float32)).to(device)
+
+    def batched_energy_model(self, device: torch.device) -> nn.Module:
+        """SevenNet-0's energy model for a batch of graphs on ``device`` (weights frozen), made
+        once per device."""
+        models = self.__dict__.setdefault("_batched_energy_models", {})
+        if str(device) not in models:
+            model = copy.deepcopy(self.model)
+            model.set_is_batch_data(True)
+            model.eval_type_map = False
+            for parameter in model.parameters():
+                parameter.requires_grad_(False)
+            models[str(device)] = model.to(device).eval()
+        return models[str(device)]
+
+
+def add_volume(graph: Any, key: str, structure: Structure | None) -> None:
+    """A structure's volume (Å³, float64) on its graph as ``<key>_volume`` (1 without one)."""
+    graph[f"{key}_volume"] = torch.tensor([structure.volume if structure is not None else 1.0],
+                                          dtype=torch.float64)
 
 
 @functools.lru_cache(maxsize=None)
@@ -195,24 +267,10 @@ class SevenNetShear(SevenNetStiffness):
             hessian = torch.autograd.functional.hessian(energy, torch.zeros(6))
         return hessian.double().numpy() / structure.volume * EV_PER_A3_IN_GPA
 
-    def batched_energy_model(self, device: torch.device) -> nn.Module:
-        """SevenNet-0's energy model for a batch of graphs on ``device`` (weights frozen), made
-        once per device."""
-        models = self.__dict__.setdefault("_batched_energy_models", {})
-        if str(device) not in models:
-            model = copy.deepcopy(self.model)
-            model.set_is_batch_data(True)
-            model.eval_type_map = False
-            for parameter in model.parameters():
-                parameter.requires_grad_(False)
-            models[str(device)] = model.to(device).eval()
-        return models[str(device)]
-
     def add_batch_inputs(self, graph: Any, structure: Structure | None) -> None:
         """SevenNet's edges of ``structure`` (as the vector featuriser puts them) and its volume."""
-        super().add_batch_inputs(graph, structure)
-        graph[f"{self.key}_volume"] = torch.tensor([structure.volume if structure is not None else 1.0],
-                                                   dtype=torch.float64)
+        sevennet_features.SevenNetFeaturizer.add_batch_inputs(self, graph, structure)
+        add_volume(graph, self.key, structure)
 
     def batched_hessians(self, batch: Any, graphs: Tensor) -> np.ndarray:
         """The clamped-ion matrices (n, 6, 6; GPa) of the ``graphs`` (positions in ``batch``, whose
