@@ -9,9 +9,10 @@
 #   accurate.txt    the accurate pair at ACCURATE_N structures
 #   ddp.txt         the default pair through the DDP path (trainer.strategy=ddp, every GPU)
 #   hessian.txt     benchmarks/strain_hessian.py --device cuda
+#   stages.txt      stages.py: where each pair's time goes (the profile, if a goal is missed)
 # PARTS picks and orders them (default: all, in the order above); SIZES, ACCURATE_N, WORKERS and
 # SECONDS_<PART> (a part's timeout) change the sizes. All parts take about 9 minutes at most (install
-# 20 s, then 90 + 210 + 100 + 60 + 60 s of timeouts): call the tool with timeout_s 590. A dry run on a CPU machine, with a Python
+# 20 s, then 75 + 210 + 90 + 45 + 45 + 45 s of timeouts): call the tool with timeout_s 590. A dry run on a CPU machine, with a Python
 # that has the device image's packages: PYTHON=... DRY=1 bash benchmarks/device/run.sh
 set -u
 python=${PYTHON:-python3}
@@ -29,10 +30,10 @@ export PYTHONPATH=$site:$PWD/.devcarry/site
 workers=${WORKERS:-$(( $(nproc) - 1 ))}
 if [ -n "${DRY:-}" ]; then
   accelerator=cpu; gpu_flag=""; check_args=(--accelerator cpu --set features_on=device --n 12); devices=2
-  sizes=${SIZES:-300 600}; accurate_n=${ACCURATE_N:-24}; hessian_device=cpu; hessian_n=8
+  sizes=${SIZES:-300 600}; accurate_n=${ACCURATE_N:-24}; hessian_device=cpu; hessian_n=8; stages_n=64
 else
   accelerator=gpu; gpu_flag=--gpu; check_args=(--n 120); devices=-1
-  sizes=${SIZES:-10000 50000}; accurate_n=${ACCURATE_N:-1000}; hessian_device=cuda; hessian_n=96
+  sizes=${SIZES:-10000 50000}; accurate_n=${ACCURATE_N:-1000}; hessian_device=cuda; hessian_n=96; stages_n=768
 fi
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
   echo "cores $(nproc), workers $workers"
@@ -51,19 +52,21 @@ part() {  # part NAME DEFAULT_SECONDS COMMAND...: COMMAND's output into $out/NAM
   echo "== $name: exit $? after $((SECONDS - start)) s" | tee -a "$out/$name.txt"
   grep -v "^==\|^moduli: \|[Ww]arn" "$out/$name.txt" | tail -n 8
 }
-for name in ${PARTS:-check throughput accurate ddp hessian}; do
+for name in ${PARTS:-check throughput accurate ddp hessian stages}; do
   case $name in
-    check) part check 90 $python benchmarks/device/same_on_gpu.py "${check_args[@]}" --workers "$workers" ;;
+    check) part check 75 $python benchmarks/device/same_on_gpu.py "${check_args[@]}" --workers "$workers" ;;
     throughput) part throughput 210 $python benchmarks/predict.py $gpu_flag --formats jsonl --sizes $sizes \
         --workers "$workers" --pair mp-elastic-k-fast mp-elastic-g-fast --pair mp-elastic-k mp-elastic-g \
         trainer.accelerator=$accelerator ;;
-    accurate) part accurate 100 $python benchmarks/predict.py $gpu_flag --formats jsonl --sizes "$accurate_n" \
+    accurate) part accurate 90 $python benchmarks/predict.py $gpu_flag --formats jsonl --sizes "$accurate_n" \
         --workers "$workers" --pair mp-elastic-k-accurate mp-elastic-g-accurate trainer.accelerator=$accelerator ;;
-    ddp) part ddp 60 $python benchmarks/predict.py $gpu_flag --formats jsonl --sizes "${sizes%% *}" \
+    ddp) part ddp 45 $python benchmarks/predict.py $gpu_flag --formats jsonl --sizes "${sizes%% *}" \
         --workers "$workers" --pair mp-elastic-k mp-elastic-g trainer.accelerator=$accelerator \
         trainer.strategy=ddp trainer.devices=$devices ;;
-    hessian) part hessian 60 $python benchmarks/strain_hessian.py --device $hessian_device --n $hessian_n \
+    hessian) part hessian 45 $python benchmarks/strain_hessian.py --device $hessian_device --n $hessian_n \
         --batch 16 48 96 --threads 8 ;;
+    stages) part stages 45 $python benchmarks/device/stages.py --device $hessian_device --n $stages_n \
+        --models default accurate fast ;;
     *) echo "unknown part $name" ;;
   esac
 done
