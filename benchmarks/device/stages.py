@@ -1,7 +1,8 @@
 """Where a bundled pair's prediction time goes, stage by stage: the profile behind
 ``benchmarks/predict.py``'s throughput, on a GPU or on the CPU.
 
-Real structures (every k-th of the WBM and matminer dielectric sets, ``--n`` of them) go
+Real structures (every k-th of the WBM and matminer dielectric sets, ``--n`` of them, at most
+their 2,028) go
 through what ``predict.py`` does, in batches of ``--batch-size``, each stage timed alone (the
 device synchronised around it):
 
@@ -22,27 +23,20 @@ to the device, scripting) and is not counted.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import torch
 from torch_geometric.data import Batch
 
+from same_on_gpu import real_structures  # this folder's: every k-th of the same real structures
+
 from moduli.cli import TIERS
-from moduli.core.structures import parse_structure, read_json, table_rows
+from moduli.core.structures import parse_structure
 from moduli.features.sevennet_clamped import MATRICES
 from moduli.models.ensemble import modulus_columns, unique_kinds
 from moduli.models.kinds.base import InputOptions
 from moduli.models.table import complete_inputs, resolve_models, structure_row
-
-
-def real_structure_dicts(n: int) -> list[dict]:
-    data = Path(os.environ["MODULI_DATA_DIR"])
-    rows = [row["structure"] for row in read_json(data / "wbm_random_972_structures_matcalc.json.gz")]
-    rows += [row["structure"] for row in table_rows(read_json(data / "matminer_dielectric_constant_bandgap.json.gz"))]
-    return (rows * (n // len(rows) + 1))[::max(len(rows) // n, 1)][:n]
 
 
 class Clock:
@@ -103,7 +97,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
-    dicts = real_structure_dicts(args.n)
+    dicts = [structure for _, structure in real_structures(args.n)]
     print(f"{len(dicts)} real structures, batches of {args.batch_size}, device {device}, "
           f"{torch.get_num_threads()} CPU threads")
     for models in args.models:

@@ -142,14 +142,8 @@ class SevenNetStiffness(sevennet_features.SevenNetFeaturizer):
         from sevenn._keys import ATOMIC_ENERGY
 
         device = batch.z.device
-        graphs = graphs.to(device)
-        atoms = torch.isin(batch.batch, graphs)
-        index = batch[f"{self.key}_edge_index"]
-        edges = atoms[index[0]]
-        index, vectors = (torch.cumsum(atoms, 0) - 1)[index[:, edges]], batch[f"{self.key}_edge_vec"][edges]
+        z, index, vectors, graph_of_atom = graphs_edges(batch, self.key, graphs.to(device))
         lengths = torch.linalg.vector_norm(vectors.double(), dim=1)
-        graph_of_atom = torch.searchsorted(graphs, batch.batch[atoms])
-        z = batch.z[atoms]
         energies = torch.zeros(len(graphs), len(VOLUME_SCALES), dtype=torch.float64, device=device)
         for k, scale in enumerate(VOLUME_SCALES):
             stretch = (scale / VOLUME_SCALES[0]) ** (1 / 3)  # of every length of the smallest cell
@@ -175,6 +169,18 @@ class SevenNetStiffness(sevennet_features.SevenNetFeaturizer):
                 parameter.requires_grad_(False)
             models[str(device)] = model.to(device).eval()
         return models[str(device)]
+
+
+def graphs_edges(batch: Any, key: str, graphs: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The atoms (atomic numbers) of the ``graphs`` (positions in ``batch``), their SevenNet
+    edges under ``key`` (index renumbered over those atoms, and vectors) and each atom's graph
+    among ``graphs`` (sorted)."""
+    atoms = torch.isin(batch.batch, graphs)
+    index = batch[f"{key}_edge_index"]
+    edges = atoms[index[0]]
+    renumber = torch.cumsum(atoms, 0) - 1
+    return (batch.z[atoms], renumber[index[:, edges]], batch[f"{key}_edge_vec"][edges],
+            torch.searchsorted(graphs, batch.batch[atoms]))
 
 
 def add_volume(graph: Any, key: str, structure: Structure | None) -> None:
@@ -304,18 +310,12 @@ class SevenNetShear(SevenNetStiffness):
         graphs = graphs.to(device)
         with torch.inference_mode(False), torch.enable_grad():
             # copies made outside inference mode: autograd cannot save inference tensors
-            atoms = torch.isin(batch.batch, graphs).clone()
-            edge_index = batch[f"{self.key}_edge_index"].clone()
-            edges = atoms[edge_index[0]]
-            edge_index, edge_vec = edge_index[:, edges], batch[f"{self.key}_edge_vec"][edges].clone()
-            renumber = torch.cumsum(atoms, 0) - 1
-            graph_of_atom = torch.searchsorted(graphs, batch.batch[atoms].clone())
-            z = batch.z[atoms].clone()
+            z, edge_index, edge_vec, graph_of_atom = (t.clone() for t in graphs_edges(batch, self.key, graphs))
             voigt = torch.zeros(len(graphs), 6, device=device, dtype=edge_vec.dtype, requires_grad=True)
             deformation = torch.eye(3, device=device, dtype=edge_vec.dtype) + voigt_strains(voigt)
-            strained = torch.bmm(edge_vec.unsqueeze(1), deformation[graph_of_atom[renumber[edge_index[0]]]]).squeeze(1)
+            strained = torch.bmm(edge_vec.unsqueeze(1), deformation[graph_of_atom[edge_index[0]]]).squeeze(1)
             inputs = {"x": self.model.z_to_onehot_tensor.to(device)[z], "atomic_numbers": z,
-                      "edge_index": renumber[edge_index], "edge_vec": strained, "batch": graph_of_atom}
+                      "edge_index": edge_index, "edge_vec": strained, "batch": graph_of_atom}
             energy = self.batched_energy_model(device)(inputs)[ATOMIC_ENERGY].sum()
             hessians = torch.zeros(len(graphs), 6, 6, device=device, dtype=torch.float64)
             (gradient,) = torch.autograd.grad(energy, voigt, create_graph=True, allow_unused=True)
